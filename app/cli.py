@@ -1,0 +1,78 @@
+"""Command line: `flask model check|apply` and `flask demo load`."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .translate import model_gettext
+
+model_cli = AppGroup("model", help="Check the model file and apply it to the database.")
+demo_cli = AppGroup("demo", help="Demo users and applications.")
+
+
+def _gettext():
+    return model_gettext(current_app.config["BABEL_DEFAULT_LOCALE"],
+                         current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
+
+
+def summary(model) -> str:
+    wf = model.workflow
+    return (f"{len(model.entities)} entities, {len(model.roles)} roles, "
+            f"{len(wf.stages) if wf else 0} stages, {len(wf.transitions) if wf else 0} transitions, "
+            f"{len(model.timers)} timers, {len(model.fines)} fine rules, {len(model.forms)} forms")
+
+
+@model_cli.command("check")
+@click.argument("path", required=False)
+def check_command(path: str | None) -> None:
+    """Print every problem of PATH (default: MODEL_PATH) as FILE:LINE:COL: error CODE: message."""
+    from .model.loader import load_file
+    from .model.problems import ModelError
+
+    path = path or current_app.config["MODEL_PATH"]
+    try:
+        loaded = load_file(path)
+    except ModelError as exc:
+        for line in exc.lines(_gettext()):
+            click.echo(line)
+        click.echo(f"{len(exc.problems)} problem(s) in {exc.filename}", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: OK, version {loaded.model.version}: {summary(loaded.model)}")
+
+
+@model_cli.command("apply")
+@click.option("--force", is_flag=True, help="Apply even when data would be lost.")
+@click.option("--dry-run", is_flag=True, help="Show the changes without making them.")
+def apply_command(force: bool, dry_run: bool) -> None:
+    """Create or upgrade the database to the model; refuses to lose data unless --force."""
+    from .setup import apply_model
+
+    result = apply_model(force=force, dry_run=dry_run)
+    gettext = _gettext()
+    for change in result.changes:
+        click.echo(f"  {change}")
+    if result.losses and not force:
+        for template, params in result.losses:
+            click.echo("refused: " + gettext(template).format(**params), err=True)
+        click.echo(gettext("Nothing was changed. Re-run with --force to accept the loss."), err=True)
+        sys.exit(1)
+    state = "would change" if dry_run else "applied"
+    click.echo(f"model {current_app.extensions['yekuotong'].model.version}: "
+               f"{len(result.changes)} change(s) {state}" if result.changes else "database is up to date")
+
+
+@demo_cli.command("load")
+def demo_load_command() -> None:
+    """Create demo users (one per role) and demo applications, once."""
+    from .demo import load_demo
+
+    for line in load_demo():
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(model_cli)
+    app.cli.add_command(demo_cli)

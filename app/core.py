@@ -1,0 +1,90 @@
+"""The app's model-driven core: generated classes, screens, menus and workbench panels."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, url_for
+import datetime as dt
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import relationship
+
+from . import i18n
+from .orm.builtin import NumberCounter
+from .orm.generate import build_orm, class_name
+from .orm.user import StaffUser
+
+log = logging.getLogger(__name__)
+
+
+class YeKuoTong:
+    """Everything generated from one loaded model, kept on app.extensions['yekuotong']."""
+
+    def __init__(self, app: Flask, loaded):
+        self.loaded = loaded
+        self.model = loaded.model
+        self.orm = build_orm(loaded)
+        self.db = None
+        # The user's unit: added here because the unit class is generated from the model.
+        StaffUser.__mapper__.add_property(
+            "unit", relationship(self.orm["unit"], foreign_keys=[StaffUser.__table__.c.unit_id]))
+        app.extensions["yekuotong"] = self
+        wf = self.model.workflow
+        if wf is not None and not getattr(self.orm[wf.entity], "_numbering", False):
+            event.listen(self.orm[wf.entity], "before_insert", self._number_on_insert)
+            self.orm[wf.entity]._numbering = True
+
+    def _number_on_insert(self, _mapper, connection, target) -> None:
+        if not target.number:
+            target.number = next_number(connection, self.model.workflow.number_prefix)
+        if getattr(target, "accepted_on", "absent") is None:
+            target.accepted_on = dt.datetime.now(i18n.SHANGHAI).date()
+
+    def next_number(self, session) -> str:
+        return next_number(session.connection(), self.model.workflow.number_prefix)
+
+    def extra_role_permissions(self) -> dict:
+        return {}
+
+    def register_views(self, appbuilder) -> None:
+        from .views.generate import make_api, make_view
+
+        for key, entity in self.model.entities.items():
+            menu = self.model.menus[entity.menu]
+            view = make_view(self.model, key, self.orm[key])
+            appbuilder.add_view(view, key, label=i18n.label(entity), icon=entity.icon,
+                                category=entity.menu, category_label=i18n.label(menu),
+                                category_icon=menu.icon)
+            appbuilder.add_api(make_api(self.model, key, self.orm[key]))
+
+    def unit_name(self, user) -> str:
+        unit = getattr(user, "unit", None)
+        return unit.name if unit is not None else ""
+
+    def workbench_panels(self, user) -> list[dict]:
+        """One panel per entity the user's roles may list, with its row count."""
+        from flask import current_app
+
+        sm = current_app.appbuilder.sm
+        panels = []
+        session = self.db.session
+        for key, entity in self.model.entities.items():
+            if not sm.has_access("can_list", class_name(key)):
+                continue
+            count = session.execute(select(func.count()).select_from(self.orm[key])).scalar_one()
+            panels.append({"title": i18n.label(entity), "count": count,
+                           "url": url_for(f"{class_name(key)}View.list")})
+        return panels
+
+
+def next_number(connection, prefix: str) -> str:
+    """YK + year + month + 4-digit sequence; the counter row lock serialises concurrent creators."""
+    month = prefix + dt.datetime.now(i18n.SHANGHAI).strftime("%Y%m")
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(insert(NumberCounter).values(prefix=month, value=0).on_conflict_do_nothing())
+    value = connection.execute(update(NumberCounter).where(NumberCounter.prefix == month)
+                               .values(value=NumberCounter.value + 1)
+                               .returning(NumberCounter.value)).scalar_one()
+    return f"{month}{value:04d}"

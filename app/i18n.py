@@ -1,0 +1,47 @@
+"""Bilingual labels from the model, and how dates, money and times are shown."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import has_request_context
+from flask_babel import LazyString, get_locale
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def is_english() -> bool:
+    return has_request_context() and str(get_locale() or "zh").startswith("en")
+
+
+def label(item) -> LazyString:
+    """A label that renders in the request's language: label_zh by default, label_en in English."""
+    zh, en = item.label_zh, item.label_en
+    return LazyString(lambda: en if is_english() else zh)
+
+
+def text(zh: str, en: str) -> LazyString:
+    return LazyString(lambda: en if is_english() else zh)
+
+
+def fmt_date(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return fmt_datetime(value)
+    return value.isoformat()
+
+
+def fmt_datetime(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # SQLite hands back naive values; we store UTC
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_money(value) -> str:
+    if value is None:
+        return ""
+    return f"¥{Decimal(value):,.2f}"

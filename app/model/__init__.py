@@ -1,0 +1,1 @@
+"""The declarative business model: schema, loader with line numbers, and checks."""

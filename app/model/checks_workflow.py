@@ -1,0 +1,180 @@
+"""Checks of the workflow section: stages, transitions, guards, reachability."""
+from __future__ import annotations
+
+from collections import deque
+
+from .checks import WORKFLOW_COLUMNS, Checker
+from .problems import N_, Problem
+
+
+def transition_sources(transition, stages) -> list[str]:
+    if transition.source == "*":
+        return [key for key, stage in stages.items() if not stage.terminal]
+    return [transition.source] if isinstance(transition.source, str) else list(transition.source)
+
+
+def condition_scope(model, extra_functions: dict | None = None):
+    """Fields, collections and functions a workflow condition may name."""
+    from . import conditions as cond
+
+    wf = model.workflow
+    entity = model.entities.get(wf.entity)
+
+    def infos(fields):
+        return {name: cond.FieldInfo(f.type, tuple(ch.value for ch in f.choices or []) or None)
+                for name, f in fields.items()}
+
+    fields = infos(entity.fields) if entity else {}
+    fields[wf.state_field] = cond.FieldInfo("choice", tuple(wf.stages))
+    fields["number"] = cond.FieldInfo("string", None)
+    collections = {key: infos(e.fields) for key, e in model.entities.items()
+                   if any(f.type == "reference" and f.to == wf.entity for f in e.fields.values())}
+    functions = {
+        "documents_complete": cond.FunctionInfo(takes_argument=False),
+        "has_role": cond.FunctionInfo(takes_argument=True, allowed=tuple(model.roles)),
+        "timer_overdue": cond.FunctionInfo(takes_argument=True, allowed=tuple(model.timers)),
+        "timer_status": cond.FunctionInfo(takes_argument=True, allowed=tuple(model.timers)),
+    }
+    functions.update(extra_functions or {})
+    return fields, collections, functions
+
+
+def check_condition(c: Checker, path: tuple, text: str, scope) -> None:
+    from . import conditions as cond
+
+    line, col = c.src.at(path)
+    try:
+        parsed = cond.parse(text)
+    except cond.ConditionSyntaxError as exc:
+        c.problems.append(Problem(line, col, "M207", N_("condition '{text}': {detail}"),
+                                  (("text", text), ("detail", exc.render())),
+                                  N_("see the condition language in README.md")))
+        return
+    for problem in cond.check(parsed, *scope):
+        c.problems.append(Problem(line, col, "M208", N_("condition '{text}': {detail}"),
+                                  (("text", text), ("detail", problem.render())),
+                                  problem.render_hint() or N_("see the condition language in README.md")))
+
+
+def check_workflow(c: Checker) -> None:
+    m = c.model
+    wf = m.workflow
+    base = ("workflow",)
+    entity = m.entities.get(wf.entity)
+    if entity is None:
+        c.unknown(base + ("entity",), "M201", "entity", wf.entity, m.entities)
+    fields = set(entity.fields) | WORKFLOW_COLUMNS if entity else set()
+    if entity and wf.owner_field and wf.owner_field not in entity.fields:
+        c.unknown(base + ("owner_field",), "M204", "field", wf.owner_field, entity.fields)
+    initial = [k for k, s in wf.stages.items() if s.initial]
+    if len(initial) != 1:
+        c.report(base + ("stages",), "M209", N_("exactly one stage must be 'initial: true', found {count}"),
+                 N_("mark the stage where applications start"), count=len(initial))
+    for key, stage in wf.stages.items():
+        for i, role in enumerate(stage.roles):
+            if role not in m.roles:
+                c.unknown(base + ("stages", key, "roles", i), "M203", "role", role, m.roles)
+        for i, name in enumerate(stage.fields):
+            if entity and name not in fields:
+                c.unknown(base + ("stages", key, "fields", i), "M204", "field", name, fields)
+    scope = condition_scope(m) if entity else None
+    out: dict[str, set[str]] = {k: set() for k in wf.stages}
+    for i, t in enumerate(wf.transitions):
+        path = base + ("transitions", i)
+        sources = [t.source] if isinstance(t.source, str) else t.source
+        for j, src in enumerate(sources):
+            if src != "*" and src not in wf.stages:
+                c.unknown(path + (("source", j) if isinstance(t.source, list) else ("source",)),
+                          "M202", "stage", src, wf.stages)
+        if t.dest not in wf.stages:
+            c.unknown(path + ("dest",), "M202", "stage", t.dest, wf.stages)
+        for j, role in enumerate(t.roles):
+            if role not in m.roles:
+                c.unknown(path + ("roles", j), "M203", "role", role, m.roles)
+        for attr in ("fields", "required"):
+            for j, name in enumerate(getattr(t, attr)):
+                if entity and name not in fields:
+                    c.unknown(path + (attr, j), "M204", "field", name, fields)
+        if scope:
+            for j, text in enumerate(t.conditions):
+                check_condition(c, path + ("conditions", j), text, scope)
+        for src in transition_sources(t, wf.stages):
+            if src in out and t.dest in wf.stages:
+                out[src].add(t.dest)
+    for block in ("suspension", "cancellation"):
+        section = getattr(wf, block)
+        if section is None:
+            continue
+        for j, role in enumerate(section.roles):
+            if role not in m.roles:
+                c.unknown(base + (block, "roles", j), "M203", "role", role, m.roles)
+        _check_unique(c, base + (block, "reasons"), [r.key for r in section.reasons])
+    if wf.cancellation is not None:
+        if wf.cancellation.stage not in wf.stages:
+            c.unknown(base + ("cancellation", "stage"), "M202", "stage", wf.cancellation.stage, wf.stages)
+        elif not wf.stages[wf.cancellation.stage].terminal:
+            c.report(base + ("cancellation", "stage"), "M206", N_("the cancellation stage '{name}' must be terminal"),
+                     N_("add 'terminal: true' to it"), name=wf.cancellation.stage)
+        else:
+            for src, stage in wf.stages.items():
+                if not stage.terminal:
+                    out[src].add(wf.cancellation.stage)
+    _check_documents(c, entity)
+    _check_reachability(c, initial, out)
+
+
+def _check_unique(c: Checker, path: tuple, keys: list[str]) -> None:
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            c.report(path + (i, "key"), "M212", N_("duplicate key '{name}'"),
+                     N_("each key may appear once in this list"), name=key)
+
+
+def _check_documents(c: Checker, entity) -> None:
+    m = c.model
+    docs = m.workflow.documents
+    if docs is None:
+        return
+    base = ("workflow", "documents")
+    doc_entity = m.entities.get(docs.entity)
+    if doc_entity is None:
+        c.unknown(base + ("entity",), "M201", "entity", docs.entity, m.entities)
+        return
+    kinds: set[str] = set()
+    for attr in ("kind_field", "received_field"):
+        name = getattr(docs, attr)
+        if name not in doc_entity.fields:
+            c.unknown(base + (attr,), "M204", "field", name, doc_entity.fields)
+        elif attr == "kind_field":
+            kinds = {ch.value for ch in doc_entity.fields[name].choices or []}
+    type_field = entity.fields.get("customer_type") if entity else None
+    allowed = {ch.value for ch in (type_field.choices or [])} if type_field else set()
+    for ctype, required in docs.by_customer_type.items():
+        if ctype not in allowed:
+            c.unknown(base + ("by_customer_type", ctype), "M211", "customer type", ctype, allowed)
+        for j, kind in enumerate(required):
+            if kinds and kind not in kinds:
+                c.unknown(base + ("by_customer_type", ctype, j), "M211", "document kind", kind, kinds)
+
+
+def _check_reachability(c: Checker, initial: list[str], out: dict[str, set[str]]) -> None:
+    wf = c.model.workflow
+    if len(initial) == 1:
+        seen = {initial[0]}
+        queue = deque(initial)
+        while queue:
+            for nxt in out[queue.popleft()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        for key in wf.stages:
+            if key not in seen:
+                c.report(("workflow", "stages", key), "M205", N_("no transition leads to stage '{name}'"),
+                         N_("add a transition with 'dest: {name}' or remove the stage"), key=True, name=key)
+    for key, stage in wf.stages.items():
+        if not stage.terminal and not out[key]:
+            c.report(("workflow", "stages", key), "M206", N_("stage '{name}' is not terminal and has no way out"),
+                     N_("add a transition from it or mark it 'terminal: true'"), key=True, name=key)
+        if stage.terminal and out[key]:
+            c.report(("workflow", "stages", key), "M206", N_("terminal stage '{name}' has transitions out"),
+                     N_("remove 'terminal: true' or the transitions leaving it"), key=True, name=key)

@@ -1,0 +1,1 @@
+"""Database classes: the staff user, classes generated from the model, migrations."""

@@ -1,0 +1,19 @@
+"""The staff user: FAB's user with the unit (单位) it belongs to and a work phone."""
+from __future__ import annotations
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import Column, ForeignKey, Integer, String
+
+
+class StaffUser(User):
+    """Single-table extension of ab_user (FAB's documented way to add user columns)."""
+
+    __tablename__ = "ab_user"
+    __table_args__ = {"extend_existing": True}
+    # The unit table is generated from model.yaml; the checker insists it exists.
+    unit_id = Column(Integer, ForeignKey("unit.id", use_alter=True, name="fk_ab_user_unit_id"),
+                     nullable=True, index=True)
+    work_phone = Column(String(20), nullable=True)
+
+    def __str__(self) -> str:
+        return f"{self.last_name}{self.first_name}"

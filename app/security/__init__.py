@@ -1,0 +1,1 @@
+"""Roles and permissions generated from the model; the staff user screens."""

@@ -1,0 +1,1 @@
+"""Web layer: screens generated from the model, the role's workbench, dashboards."""

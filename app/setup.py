@@ -20,7 +20,7 @@ def apply_model(force: bool = False, dry_run: bool = False) -> migrate.Plan:
         result = migrate.plan(conn, Model.metadata)
         if dry_run or (result.losses and not force):
             return result
-        migrate.execute(conn, result.steps)
+        migrate.execute(conn, result.steps, Model.metadata)
         if result.changes:
             conn.execute(insert(ModelRevision).values(
                 digest=core.loaded.digest, version=core.model.version,

@@ -29,11 +29,11 @@ class Checker:
         line, col = self.src.at(path, key=key)
         self.problems.append(Problem(line, col, code, message, tuple(params.items()), hint))
 
-    def unknown(self, path: tuple, code: str, what: str, name: str, known: Iterable[str]):
+    def unknown(self, path: tuple, code: str, what: str, name: str, known: Iterable[str], key: bool = False):
         known = sorted(known)
         close = difflib.get_close_matches(name, known, n=1)
         hint = N_("did you mean '{close}'?") if close else N_("known: {known}")
-        self.report(path, code, N_("unknown {what} '{name}'"), hint, what=what, name=name,
+        self.report(path, code, N_("unknown {what} '{name}'"), hint, key=key, what=what, name=name,
                     close=close[0] if close else "", known=", ".join(known) or "-")
 
 
@@ -105,7 +105,7 @@ def _check_entities(c: Checker) -> None:
             c.unknown(base + ("menu",), "M103", "menu", entity.menu, m.menus)
         for role, actions in entity.permissions.items():
             if role not in m.roles:
-                c.unknown(base + ("permissions", role), "M102", "role", role, m.roles)
+                c.unknown(base + ("permissions", role), "M102", "role", role, m.roles, key=True)
             if len(set(actions)) != len(actions):
                 c.report(base + ("permissions", role), "M115", N_("an action is listed twice for '{name}'"),
                          N_("list each of list/show/add/edit/delete once"), name=role)
@@ -164,6 +164,10 @@ def _check_field(c: Checker, path: tuple, name: str, field) -> None:
     if field.unique and field.type in ("text", "file", "boolean"):
         c.report(path + ("unique",), "M112", N_("a {type} field cannot be unique"),
                  N_("remove 'unique'"), type=field.type)
+    if field.type == "decimal" and field.places > field.digits:
+        c.report(path + ("places",), "M118", N_("'places' ({places}) cannot exceed 'digits' ({digits})"),
+                 N_("digits counts all digits, places those after the point"),
+                 places=field.places, digits=field.digits)
     problem = _default_problem(field)
     if problem == "choice":
         c.report(path + ("default",), "M105", N_("default '{value}' is not one of the choices"),

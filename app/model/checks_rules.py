@@ -69,6 +69,8 @@ def _check_fines(c: Checker) -> None:
     wf = m.workflow
     scope = condition_scope(m) if wf.entity in m.entities else None
     ids: list[str] = []
+    from .checks_workflow import _check_unique
+    _check_unique(c, ("incidents",), [i.key for i in m.incidents])
     suspension_reasons = {r.key for r in wf.suspension.reasons} if wf.suspension else set()
     incidents = {i.key for i in m.incidents}
     units = {u.key for u in m.units}

@@ -91,6 +91,9 @@ def check_workflow(c: Checker) -> None:
         for j, role in enumerate(t.roles):
             if role not in m.roles:
                 c.unknown(path + ("roles", j), "M203", "role", role, m.roles)
+        for name in t.set:
+            if entity and name not in fields:
+                c.unknown(path + ("set", name), "M204", "field", name, fields, key=True)
         for attr in ("fields", "required"):
             for j, name in enumerate(getattr(t, attr)):
                 if entity and name not in fields:
@@ -151,7 +154,7 @@ def _check_documents(c: Checker, entity) -> None:
     allowed = {ch.value for ch in (type_field.choices or [])} if type_field else set()
     for ctype, required in docs.by_customer_type.items():
         if ctype not in allowed:
-            c.unknown(base + ("by_customer_type", ctype), "M211", "customer type", ctype, allowed)
+            c.unknown(base + ("by_customer_type", ctype), "M211", "customer type", ctype, allowed, key=True)
         for j, kind in enumerate(required):
             if kinds and kind not in kinds:
                 c.unknown(base + ("by_customer_type", ctype, j), "M211", "document kind", kind, kinds)

@@ -1,7 +1,7 @@
 """The shape of model.yaml as typed pydantic models; unknown keys are errors."""
 
 from decimal import Decimal
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field as PField, field_validator
 
@@ -137,7 +137,7 @@ class Event(Strict):
 class Timer(Labelled):
     start: Event
     stop: Event
-    limit: Union[int, list[LimitCase]]
+    limit: Union[Annotated[int, PField(ge=0, le=365)], list[LimitCase]]
     pause_in: list[str] = []
     due_soon: int = PField(default=1, ge=0, le=30)
     reason_field: Optional[str] = None
@@ -169,7 +169,7 @@ class FineRule(Strict):
     stage: str
     trigger: FineTrigger
     target: FineTarget
-    amount: Union[Decimal, AmountRange]
+    amount: Union[Annotated[Decimal, PField(ge=0)], AmountRange]
     sanction: Optional[Literal["suspend_until_exam", "remove_from_post"]] = None
 
 

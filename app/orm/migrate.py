@@ -89,8 +89,12 @@ def plan(conn: Connection, metadata) -> Plan:
     return result
 
 
-def execute(conn: Connection, steps: list) -> None:
+def execute(conn: Connection, steps: list, metadata=None) -> None:
     """Run the steps in the caller's transaction; SQLite alters tables in batch (copy) mode."""
+    if metadata is not None and conn.dialect.name == "postgresql":
+        # Autogenerate does not compare sequences; FAB's tables take their ids from named ones.
+        for sequence in metadata._sequences.values():
+            sequence.create(conn, checkfirst=True)
     operations = Operations(MigrationContext.configure(conn))
     sqlite = conn.dialect.name == "sqlite"
     for table_name, op in steps:

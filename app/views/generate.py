@@ -143,8 +143,8 @@ class Generated:
                 checks.append(FormatCheck(field.format))
             if field.type == "choice":
                 checks.append(mvalidate.OneOf([ch.value for ch in field.choices]))
-            if checks:
-                result[name] = checks
+            if checks:  # FAB takes one marshmallow validator per column
+                result[name] = checks[0] if len(checks) == 1 else mvalidate.And(*checks)
         return result
 
     def api_form(self) -> list[str]:
@@ -193,10 +193,14 @@ def make_api(model, key: str, orm_class, hooks: dict | None = None) -> type:
     )
     if g.is_workflow:
         attrs["list_columns"] = ["id"] + g.list
+    required = [n for n in api_form if g.entity.fields[n].required]
+
+    def _init_model_schemas(self):
+        ModelRestApi._init_model_schemas(self)
+        # Columns stay nullable in the database (see orm.generate); the API still demands them.
+        for name in required:
+            self.add_model_schema.fields[name].required = True
+
+    attrs["_init_model_schemas"] = _init_model_schemas
     attrs.update(hooks or {})
     return type(f"{class_name(key)}Api", (ModelRestApi,), attrs)
-
-
-def required_api_fields(model, key: str) -> list[str]:
-    g = Generated(model, key)
-    return [n for n in g.api_form() if g.entity.fields[n].required]

@@ -1,0 +1,1 @@
+"""PDF rendering core for printed forms: fonts, templates, verification codes (no Flask)."""

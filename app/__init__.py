@@ -68,5 +68,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         appbuilder = AppBuilder(app, db.session)
         core.register_views(appbuilder)
+    from flask_wtf.csrf import generate_csrf
+
+    app.jinja_env.globals["csrf_token"] = generate_csrf
     cli.init_app(app)
     return app

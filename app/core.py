@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import relationship
 
+from flask_babel import LazyString
+
 from . import i18n
 from .orm.builtin import NumberCounter
 from .orm.generate import build_orm, class_name
@@ -27,6 +29,15 @@ class YeKuoTong:
         self.model = loaded.model
         self.orm = build_orm(loaded)
         self.db = None
+        self.engine = None
+        self.todo = None
+        self.page_panels: list = []  # callables(row) -> Markup shown on the application page
+        if self.model.workflow is not None:
+            from .engine import Engine
+            from .todo import Todo
+
+            self.engine = Engine(self)
+            self.todo = Todo(self)
         # The user's unit: added here because the unit class is generated from the model.
         StaffUser.__mapper__.add_property(
             "unit", relationship(self.orm["unit"], foreign_keys=[StaffUser.__table__.c.unit_id]))
@@ -46,18 +57,38 @@ class YeKuoTong:
         return next_number(session.connection(), self.model.workflow.number_prefix)
 
     def extra_role_permissions(self) -> dict:
-        return {}
+        """Screens every business role has besides its entities: the to-do queue."""
+        if self.model.workflow is None:
+            return {}
+        return {role: [("Todo", "can_list"), ("todo", "menu_access")] for role in self.model.roles}
 
     def register_views(self, appbuilder) -> None:
         from .views.generate import make_api, make_view
 
+        wf = self.model.workflow
+        if wf is not None:
+            from .views.workflow import TodoView, WorkflowViewMixin, make_workflow_api
+
+            appbuilder.add_view(TodoView, "todo", label=LazyString(self._todo_label), icon="fa-check-square-o")
+            appbuilder.add_api(make_workflow_api(wf.entity))
         for key, entity in self.model.entities.items():
             menu = self.model.menus[entity.menu]
-            view = make_view(self.model, key, self.orm[key])
+            bases = (WorkflowViewMixin,) if wf is not None and key == wf.entity else ()
+            view = make_view(self.model, key, self.orm[key], bases=bases)
             appbuilder.add_view(view, key, label=i18n.label(entity), icon=entity.icon,
                                 category=entity.menu, category_label=i18n.label(menu),
                                 category_icon=menu.icon)
             appbuilder.add_api(make_api(self.model, key, self.orm[key]))
+
+    def _todo_label(self) -> str:
+        """Menu label with the count of waiting applications, computed per request."""
+        from flask import g, has_request_context
+        from flask_babel import gettext
+
+        user = getattr(g, "user", None) if has_request_context() else None
+        if user is None or not getattr(user, "is_authenticated", False):
+            return gettext("My to-do")
+        return f"{gettext('My to-do')} ({self.todo.count(user)})"
 
     def unit_name(self, user) -> str:
         unit = getattr(user, "unit", None)

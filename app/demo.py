@@ -39,34 +39,107 @@ def _users(sm, core) -> list[str]:
     return lines
 
 
-def _stage_values(stage_order: list[str], stage: str, app_row, rng, manager, today) -> None:
-    """Fill what the stages before `stage` would have recorded."""
-    reached = stage_order.index(stage) if stage in stage_order else len(stage_order)
+FIELD_VALUES = {
+    "survey_participants": "客户服务中心、计量管理中心、供电所", "survey_findings": "现场具备接电条件，表箱位置已确认。",
+    "supply_point": "10kV城关线 3号台区", "design_unit": "客户自选设计单位", "contractor_name": "客户自选施工单位",
+    "contractor_qualification": "D341234567", "hidden_works_qc": "生技 周工", "meter_type": "DDZY285",
+    "approval_opinion": "同意", "plan_delay_reason": "线路改造，已告知客户",
+}
+ROLE_USER = {"clerk": "clerk", "customer_manager": "manager", "metering": "metering", "auditor": "auditor"}
 
-    def past(name: str) -> bool:
-        return name in stage_order and stage_order.index(name) < reached
 
-    if past("initial_review"):
-        app_row.owner_id = manager.id
-    if past("site_survey"):
-        app_row.survey_date = today - dt.timedelta(days=rng.randint(3, 20))
-        app_row.survey_participants = "客户服务中心、计量管理中心、供电所"
-        app_row.survey_findings = "现场具备接电条件，表箱位置已确认。"
-        app_row.plan_tracker_id = manager.id
-    if past("plan_drafting"):
-        app_row.supply_voltage = "v220" if app_row.customer_type == "residential" else "v380"
-        app_row.approved_capacity_kw = app_row.capacity_kw
-        app_row.supply_point = "10kV城关线 3号台区"
-        app_row.metering_method = "direct"
-        app_row.billing_method = "single_rate"
-        app_row.tariff_category = "residential" if app_row.customer_type == "residential" else "commercial"
-    if past("plan_reply"):
-        app_row.reply_date = today - dt.timedelta(days=rng.randint(1, 10))
-    if past("meter_installation"):
-        app_row.meter_no = f"3410{rng.randint(10**8, 10**9 - 1)}"
-        app_row.meter_type = "DDZY285"
-        app_row.initial_reading = Decimal("0.00")
-        app_row.power_on_date = today - dt.timedelta(days=1)
+def _path(engine, target: str, engineering: bool, record: dict) -> list | None:
+    """Shortest chain of declared transitions from the initial stage to `target`. Guards on the
+    fields that transitions `set:` are followed (e.g. acceptance only after a passed inspection);
+    other guards are met by the data the demo prepares."""
+    from collections import deque
+
+    from .model import conditions
+
+    tracked = {k for spec in engine.wf.transitions for k in spec.set}
+    start = (engine.wf.initial_stage, ())
+    queue = deque([(start, [])])
+    seen = {start}
+    while queue:
+        (stage, flags), path = queue.popleft()
+        if stage == target:
+            return path
+        state = {**record, **dict(flags)}
+        for spec in engine.wf.transitions_from(stage):
+            if spec.reflexive or spec.trigger in ("return_to_clerk", "reject_plan"):
+                continue
+            if spec.trigger == "reply_direct" and engineering or spec.trigger == "reply_with_works" and not engineering:
+                continue
+            relevant = [c for c in spec.compiled if c.fields() & tracked]
+            if not all(conditions.evaluate(c, state) for c in relevant):
+                continue
+            node = (spec.dest, tuple(sorted({**dict(flags), **spec.set}.items())))
+            if node not in seen:
+                seen.add(node)
+                queue.append((node, path + [spec]))
+    return None
+
+
+def _value(engine, name: str, rng, today, manager):
+    spec = engine.entity.fields[name]
+    if name in FIELD_VALUES:
+        return FIELD_VALUES[name]
+    if spec.type == "date":
+        return (today - dt.timedelta(days=rng.randint(0, 3))).isoformat()
+    if spec.type == "decimal":
+        return str(rng.choice([4, 8, 10, 16]))
+    if spec.type == "choice":
+        return spec.choices[0].value
+    if spec.type == "reference":
+        return manager.id
+    if spec.type == "boolean":
+        return True
+    return f"{name[:2].upper()}{rng.randint(10000, 99999)}"
+
+
+def _drive(core, session, row, target, users, rng, today) -> None:
+    """Take the application to `target` through the engine, as the right user at each step."""
+    engine = core.engine
+    engineering = bool(row.needs_engineering) or row.customer_type != "residential"
+    cancel = target == engine.wf.cancellation_stage
+    path = [] if cancel else _path(engine, target, engineering, engine.record(row))
+    if path is None:
+        raise RuntimeError(f"demo: no path to {target}")
+    for spec in path + ([engine.wf.transition("sign_contract", "billing_account")]
+                        if target == "archive" else []):
+        if spec.trigger == "archive":
+            sign = engine.wf.transition("sign_contract", "billing_account")
+            _fire(core, session, row, sign, users, rng, today)
+        _prepare(core, session, row, spec.trigger)
+        _fire(core, session, row, spec, users, rng, today)
+    if cancel:
+        outcome = engine.fire(session, row.id, "cancel", users["clerk"], {"reason": "customer_withdrew"}, "客户来电撤回")
+        assert outcome.ok, outcome.message
+
+
+def _prepare(core, session, row, trigger: str) -> None:
+    defect = core.orm.classes.get("inspection_defect")
+    if defect is None:
+        return
+    if trigger == "fail_inspection":
+        session.add(defect(application_id=row.id, inspection="intermediate", description="接地电阻不合格",
+                           rectify_by=dt.date.today() + dt.timedelta(days=7), fixed=False))
+        session.commit()
+    if trigger == "request_reinspection":
+        for d in session.scalars(select(defect).where(defect.application_id == row.id)):
+            d.fixed, d.recheck_note = True, "复检已整改"
+        session.commit()
+
+
+def _fire(core, session, row, spec, users, rng, today) -> None:
+    if spec.reflexive and spec.trigger == "sign_contract" and row.account_no:
+        return
+    user = users[next(r for r in spec.roles if r in users)]
+    data = {name: _value(core.engine, name, rng, today, users["customer_manager"]) for name in spec.fields}
+    comment = "按规定办理" if spec.comment_required else None
+    outcome = core.engine.fire(session, row.id, spec.trigger, user, data, comment)
+    if not outcome.ok:
+        raise RuntimeError(f"demo: {spec.trigger} on {row.number}: {outcome.message} {outcome.errors}")
 
 
 def load_demo() -> list[str]:
@@ -84,16 +157,17 @@ def load_demo() -> list[str]:
     rng = random.Random(2026)
     customer_cls = core.orm["customer"]
     doc_cls = core.orm["document"]
-    manager = sm.find_user(username="manager")
+    users = {role: sm.find_user(username=name) for role, name in ROLE_USER.items()}
     wf = core.model.workflow
-    stages = [k for k in wf.stages]
-    order = [k for k in stages if k != "cancelled"]
+    stages = list(wf.stages)
     today = dt.date.today()
     required = wf.documents.by_customer_type if wf.documents else {}
+    engineering_stages = {"customer_authorisation", "design", "construction", "intermediate_inspection",
+                          "inspection_rectification", "completion_acceptance", "acceptance_rectification"}
     total = 0
     for i in range(36):
         stage = stages[i % len(stages)]
-        residential = i % 3 != 2
+        residential = i % 3 != 2 and stage not in engineering_stages
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + ("" if residential else rng.choice(SHOPS))
         customer = customer_cls(
             name=name, customer_type="residential" if residential else "non_residential",
@@ -103,13 +177,18 @@ def load_demo() -> list[str]:
         row = app_cls(customer=customer, business_type=rng.choice(["new", "new", "increase", "temporary"]),
                       customer_type=customer.customer_type, address=customer.address,
                       capacity_kw=Decimal(rng.choice([4, 8, 10, 16, 25, 40])),
-                      needs_engineering=not residential or i % 4 == 0,
-                      accepted_on=today - dt.timedelta(days=36 - i), stage=stage)
-        _stage_values(order, stage, row, rng, manager, today)
+                      needs_engineering=not residential, inspection_passed=False,
+                      accepted_on=today - dt.timedelta(days=36 - i))
         session.add(row)
         for kind in required.get(customer.customer_type, []):
             session.add(doc_cls(application=row, kind=kind, received=True, pages=rng.randint(1, 3)))
+        session.commit()
+        _drive(core, session, row, stage, users, rng, today)
+        if i % 9 == 4 and not wf.stages[stage].terminal:
+            outcome = core.engine.fire(session, row.id, "suspend", users["customer_manager"],
+                                       {"reason": "customer_request", "responsible_user": users["customer_manager"].id},
+                                       "客户要求暂缓")
+            assert outcome.ok, outcome.message
         total += 1
-    session.commit()
     lines.append(f"Demo applications created: {total}, over {len(stages)} stages.")
     return lines

@@ -12,7 +12,8 @@ REQUIRED_ROLES = ("admin",)
 REQUIRED_ENTITIES = ("unit",)
 BUILTIN_REFERENCES = ("user",)
 RESERVED_ENTITIES = {"user", "role", "permission", "alembic_version", "history", "timer",
-                     "fine", "calendar_day", "print_record", "model_revision"}
+                     "fine", "calendar_day", "print_record", "model_revision", "workflow_history",
+                     "suspension", "number_counter", "sla_timer", "fine_entry", "workflow"}
 RESERVED_FIELDS = {"id", "created_on", "changed_on", "created_by_fk", "changed_by_fk",
                    "version", "metadata", "query", "registry"}
 # Columns the workflow engine adds to its entity; stages may name them as their fields.

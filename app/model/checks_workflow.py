@@ -66,6 +66,11 @@ def check_workflow(c: Checker) -> None:
     fields = set(entity.fields) | WORKFLOW_COLUMNS if entity else set()
     if entity and wf.owner_field and wf.owner_field not in entity.fields:
         c.unknown(base + ("owner_field",), "M204", "field", wf.owner_field, entity.fields)
+    elif entity and wf.owner_field and entity.fields[wf.owner_field].to != "user":
+        c.report(base + ("owner_field",), "M213", N_("the owner field '{name}' must be a reference to user"),
+                 N_("declare it as 'type: reference, to: user'"), name=wf.owner_field)
+    if wf.owner_role and wf.owner_role not in m.roles:
+        c.unknown(base + ("owner_role",), "M203", "role", wf.owner_role, m.roles)
     initial = [k for k, s in wf.stages.items() if s.initial]
     if len(initial) != 1:
         c.report(base + ("stages",), "M209", N_("exactly one stage must be 'initial: true', found {count}"),

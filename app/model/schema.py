@@ -116,6 +116,7 @@ class Workflow(Strict):
     state_field: str = "stage"
     number_prefix: str = PField(pattern=r"^[A-Z]{1,6}$")
     owner_field: Optional[str] = None
+    owner_role: Optional[str] = None
     stages: dict[str, Stage]
     transitions: list[Transition]
     suspension: Optional[Suspension] = None

@@ -116,6 +116,10 @@ def build_orm(loaded) -> Orm:
             # A stale write (two people on one application) fails instead of overwriting.
             attrs["__mapper_args__"] = {"version_id_col": attrs["lock_version"]}
         classes[key] = type(class_name(key), (base,), attrs)
+    if wf is not None:
+        from .workflow_tables import workflow_classes
+
+        classes.update(workflow_classes(base, wf.entity, classes[wf.entity]))
     _current.update(digest=loaded.digest, orm=Orm(classes, model),
                     tables=[cls.__table__ for cls in classes.values()])
     return _current["orm"]

@@ -15,5 +15,9 @@ class StaffUser(User):
                      nullable=True, index=True)
     work_phone = Column(String(20), nullable=True)
 
-    def __str__(self) -> str:
+    def get_full_name(self) -> str:
+        # Chinese order: family name first, no space (王业扩).
         return f"{self.last_name}{self.first_name}"
+
+    def __str__(self) -> str:
+        return self.get_full_name()

@@ -26,7 +26,7 @@ VIEW_PERMISSIONS = {"list": "list", "show": "show", "add": "add", "edit": "edit"
                     "action_post": "edit", "api_read": "list", "api_get": "show",
                     "api": "list", "api_column_add": "add", "api_column_edit": "edit",
                     "api_readvalues": "list", "api_create": "add", "api_update": "edit",
-                    "api_delete": "delete"}
+                    "api_delete": "delete", "step": "show"}
 API_PERMISSIONS = {"get_list": "list", "get": "show", "post": "add", "put": "edit",
                    "delete": "delete", "info": "list"}
 
@@ -58,6 +58,13 @@ def _choice_labels(field) -> dict:
 
 
 def _formatter(field):
+    base = _typed_formatter(field)
+    if base is None:
+        return lambda v: "" if v is None else v
+    return base
+
+
+def _typed_formatter(field):
     if field.type == "choice":
         labels = _choice_labels(field)
         return lambda v: labels.get(v, v or "")
@@ -67,6 +74,8 @@ def _formatter(field):
         return i18n.fmt_date
     if field.format == "money":
         return i18n.fmt_money
+    if field.type == "reference":
+        return lambda v: str(v) if v is not None else ""
     if field.type == "file":
         return lambda v: Markup('<a href="/{}/download/{}">{}</a>').format(
             "files", escape(v), lazy_gettext("Download")) if v else ""
@@ -151,7 +160,7 @@ class Generated:
         return [n for n in self.form if self.entity.fields[n].type != "file"]
 
 
-def make_view(model, key: str, orm_class, hooks: dict | None = None) -> type:
+def make_view(model, key: str, orm_class, hooks: dict | None = None, bases: tuple = ()) -> type:
     g = Generated(model, key)
     title = i18n.label(g.entity)
     attrs = dict(
@@ -171,7 +180,7 @@ def make_view(model, key: str, orm_class, hooks: dict | None = None) -> type:
     order = g.entity.order_by or ("number" if g.is_workflow else None)
     attrs["base_order"] = (order, "desc" if g.is_workflow else "asc") if order else ("id", "desc")
     attrs.update(hooks or {})
-    return type(f"{class_name(key)}View", (ModelView,), attrs)
+    return type(f"{class_name(key)}View", bases + (ModelView,), attrs)
 
 
 def make_api(model, key: str, orm_class, hooks: dict | None = None) -> type:

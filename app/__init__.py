@@ -43,6 +43,16 @@ def _load_model(app: Flask):
         raise SystemExit(1) from None
 
 
+def _init_optional(module: str, hook: str, app, core, appbuilder) -> None:
+    """Feature modules (calendar, printing, SLA timers, fines) plug in with one init call."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__name__}.{module}") is None:
+        return
+    getattr(importlib.import_module(f"{__name__}.{module}"), hook)(app, core, appbuilder)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; refuses to start on an invalid model or a missing secret."""
     from flask_appbuilder import AppBuilder
@@ -68,6 +78,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         appbuilder = AppBuilder(app, db.session)
         core.register_views(appbuilder)
+        for module, hook in (("calendar_db", "init_calendar"), ("forms_print", "init_printing"),
+                             ("sla", "init_sla"), ("fines", "init_fines")):
+            _init_optional(module, hook, app, core, appbuilder)
     from flask_wtf.csrf import generate_csrf
 
     app.jinja_env.globals["csrf_token"] = generate_csrf

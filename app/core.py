@@ -60,7 +60,10 @@ class YeKuoTong:
         """Screens every business role has besides its entities: the to-do queue."""
         if self.model.workflow is None:
             return {}
-        return {role: [("Todo", "can_list"), ("todo", "menu_access")] for role in self.model.roles}
+        extra = [("Todo", "can_list"), ("todo", "menu_access")]
+        if self.model.timers:
+            extra += [("SlaDashboard", "can_list"), ("sla_dashboard", "menu_access")]
+        return {role: list(extra) for role in self.model.roles}
 
     def register_views(self, appbuilder) -> None:
         from .views.generate import make_api, make_view

@@ -8,6 +8,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import func, select
 
+from .i18n import SHANGHAI
 from .validators import id_card_with_check_digit
 
 # username, role, family name, given name, unit code, password (also in README.md)
@@ -97,8 +98,9 @@ def _value(engine, name: str, rng, today, manager):
     return f"{name[:2].upper()}{rng.randint(10000, 99999)}"
 
 
-def _drive(core, session, row, target, users, rng, today) -> None:
-    """Take the application to `target` through the engine, as the right user at each step."""
+def _drive(core, session, row, target, users, rng, today, clock) -> None:
+    """Take the application to `target` through the engine, as the right user at each step;
+    `clock()` gives each step's (backdated) time so that deadlines come out met, late or running."""
     engine = core.engine
     engineering = bool(row.needs_engineering) or row.customer_type != "residential"
     cancel = target == engine.wf.cancellation_stage
@@ -109,11 +111,12 @@ def _drive(core, session, row, target, users, rng, today) -> None:
                         if target == "archive" else []):
         if spec.trigger == "archive":
             sign = engine.wf.transition("sign_contract", "billing_account")
-            _fire(core, session, row, sign, users, rng, today)
+            _fire(core, session, row, sign, users, rng, today, clock())
         _prepare(core, session, row, spec.trigger)
-        _fire(core, session, row, spec, users, rng, today)
+        _fire(core, session, row, spec, users, rng, today, clock())
     if cancel:
-        outcome = engine.fire(session, row.id, "cancel", users["clerk"], {"reason": "customer_withdrew"}, "客户来电撤回")
+        outcome = engine.fire(session, row.id, "cancel", users["clerk"], {"reason": "customer_withdrew"},
+                              "客户来电撤回", at=clock())
         assert outcome.ok, outcome.message
 
 
@@ -131,13 +134,13 @@ def _prepare(core, session, row, trigger: str) -> None:
         session.commit()
 
 
-def _fire(core, session, row, spec, users, rng, today) -> None:
+def _fire(core, session, row, spec, users, rng, today, at) -> None:
     if spec.reflexive and spec.trigger == "sign_contract" and row.account_no:
         return
     user = users[next(r for r in spec.roles if r in users)]
     data = {name: _value(core.engine, name, rng, today, users["customer_manager"]) for name in spec.fields}
     comment = "按规定办理" if spec.comment_required else None
-    outcome = core.engine.fire(session, row.id, spec.trigger, user, data, comment)
+    outcome = core.engine.fire(session, row.id, spec.trigger, user, data, comment, at=at)
     if not outcome.ok:
         raise RuntimeError(f"demo: {spec.trigger} on {row.number}: {outcome.message} {outcome.errors}")
 
@@ -160,7 +163,8 @@ def load_demo() -> list[str]:
     users = {role: sm.find_user(username=name) for role, name in ROLE_USER.items()}
     wf = core.model.workflow
     stages = list(wf.stages)
-    today = dt.date.today()
+    now = dt.datetime.now(dt.timezone.utc)
+    today = now.astimezone(SHANGHAI).date()
     required = wf.documents.by_customer_type if wf.documents else {}
     engineering_stages = {"customer_authorisation", "design", "construction", "intermediate_inspection",
                           "inspection_rectification", "completion_acceptance", "acceptance_rectification"}
@@ -179,16 +183,24 @@ def load_demo() -> list[str]:
                       capacity_kw=Decimal(rng.choice([4, 8, 10, 16, 25, 40])),
                       needs_engineering=not residential, inspection_passed=False,
                       accepted_on=today - dt.timedelta(days=36 - i))
+        start = now - dt.timedelta(days=1 + (i * 7) % 20, hours=rng.randint(0, 8))
+        row._created_at = start
+        row.accepted_on = start.astimezone(SHANGHAI).date()
         session.add(row)
         for kind in required.get(customer.customer_type, []):
             session.add(doc_cls(application=row, kind=kind, received=True, pages=rng.randint(1, 3)))
         session.commit()
-        _drive(core, session, row, stage, users, rng, today)
+        steps = iter(range(1, 100))
+        pace = dt.timedelta(hours=rng.choice([5, 10, 20]))
+        clock = lambda: min(start + pace * next(steps), now - dt.timedelta(minutes=5))  # noqa: E731
+        _drive(core, session, row, stage, users, rng, today, clock)
         if i % 9 == 4 and not wf.stages[stage].terminal:
             outcome = core.engine.fire(session, row.id, "suspend", users["customer_manager"],
                                        {"reason": "customer_request", "responsible_user": users["customer_manager"].id},
-                                       "客户要求暂缓")
+                                       "客户要求暂缓", at=clock())
             assert outcome.ok, outcome.message
         total += 1
-    lines.append(f"Demo applications created: {total}, over {len(stages)} stages.")
+    sla = getattr(core, "sla", None)
+    breaches = sla.sweep(session, now) if sla is not None else 0
+    lines.append(f"Demo applications created: {total}, over {len(stages)} stages; {breaches} deadline(s) overdue.")
     return lines

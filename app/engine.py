@@ -194,12 +194,14 @@ class Engine:
 
     # ------------------------------------------------------------------ firing
     def fire(self, session, app_id: int, trigger: str, user, data: dict | None = None,
-             comment: str | None = None) -> Outcome:
-        """One step in one transaction: lock, decide, save fields, stage and history, commit."""
+             comment: str | None = None, at=None) -> Outcome:
+        """One step in one transaction: lock, decide, save fields, stage and history, commit.
+        `at` backdates the step (imports of paper records, demo data); default now."""
         data = dict(data or {})
         comment = (comment or "").strip() or None
+        at = at or now_utc()
         try:
-            outcome = self._fire(session, app_id, trigger, user, data, comment)
+            outcome = self._fire(session, app_id, trigger, user, data, comment, at)
             if outcome.ok:
                 session.commit()
             else:
@@ -214,7 +216,7 @@ class Engine:
             session.rollback()
             raise
 
-    def _fire(self, session, app_id, trigger, user, data, comment) -> Outcome:
+    def _fire(self, session, app_id, trigger, user, data, comment, at) -> Outcome:
         # Lock the row itself only: eager joins cannot be locked on PostgreSQL.
         row = session.execute(select(self.cls).where(self.cls.id == app_id).options(lazyload("*"))
                               .with_for_update()).scalar_one_or_none()
@@ -223,7 +225,7 @@ class Engine:
         roles = self.roles_of(user)
         stage = getattr(row, self.definition.state_field)
         if trigger in PSEUDO:
-            return self._pseudo(session, row, trigger, user, roles, data, comment)
+            return self._pseudo(session, row, trigger, user, roles, data, comment, at)
         spec = self._spec(trigger, stage)
         try:
             typed = self.coerce(session, data, spec.fields if spec else ())
@@ -243,9 +245,9 @@ class Engine:
             setattr(row, attr, value)
         setattr(row, self.definition.state_field, decision.dest)
         self._history(session, row, user, roles, "transition", trigger, stage, decision.dest, comment,
-                      before, self.record(row))
+                      before, self.record(row), at)
         for hook in self.timer_hooks:
-            hook(session, row, trigger=trigger, source=stage, dest=decision.dest, at=now_utc())
+            hook(session, row, trigger=trigger, source=stage, dest=decision.dest, at=at)
         session.flush()
         return Outcome(200, _("Done: %(label)s.", label=self.label(spec)), decision.dest)
 
@@ -289,19 +291,19 @@ class Engine:
             message += " " + _("Conditions not met: %(list)s", list="；".join(failed))
         return Outcome(422, message, stage, errors, failed)
 
-    def _history(self, session, row, user, roles, kind, trigger, source, dest, comment, before, after):
+    def _history(self, session, row, user, roles, kind, trigger, source, dest, comment, before, after, at=None):
         changes = {k: [_json_value(before.get(k)), _json_value(v)] for k, v in after.items()
                    if before.get(k) != v and k != self.definition.state_field}
         unit = getattr(user, "unit", None)
         session.add(self.core.orm["workflow_history"](
-            application_id=row.id, user_id=getattr(user, "id", None),
+            application_id=row.id, user_id=getattr(user, "id", None), at=at or now_utc(),
             user_name=str(user) if user is not None else "", roles=",".join(sorted(roles)),
             unit_name=unit.name if unit is not None else "", kind=kind, trigger=trigger,
             from_stage=source, to_stage=dest, comment=comment,
             changes=json.dumps(changes, ensure_ascii=False) if changes else None))
 
     # ------------------------------------------------------------------ suspend, resume, cancel
-    def _pseudo(self, session, row, trigger, user, roles, data, comment) -> Outcome:
+    def _pseudo(self, session, row, trigger, user, roles, data, comment, at) -> Outcome:
         stage = getattr(row, self.definition.state_field)
         reason = (data.get("reason") or "").strip() or None
         if trigger == wm.SUSPEND:
@@ -320,14 +322,14 @@ class Engine:
             except DataError as exc:
                 return Outcome(422, _("Some values are not valid; nothing was saved."), stage, exc.errors)
             row.suspended, row.suspended_from = True, stage
-            session.add(sus_cls(application_id=row.id, stage=stage, reason=reason, note=comment,
+            session.add(sus_cls(application_id=row.id, stage=stage, reason=reason, note=comment, started_at=at,
                                 started_by_id=getattr(user, "id", None), **person))
             dest, message = stage, _("The application is suspended.")
         else:
             open_suspension = session.scalars(select(sus_cls).where(
                 sus_cls.application_id == row.id, sus_cls.ended_at.is_(None))).first()
             if open_suspension is not None:
-                open_suspension.ended_at = now_utc()
+                open_suspension.ended_at = at
                 open_suspension.ended_by_id = getattr(user, "id", None)
             if trigger == wm.RESUME:
                 dest = row.suspended_from or stage
@@ -340,9 +342,9 @@ class Engine:
             row.suspended, row.suspended_from = False, None
             setattr(row, self.definition.state_field, dest)
         text = " ".join(x for x in (self._reason_label(trigger, reason), comment) if x) or None
-        self._history(session, row, user, roles, trigger, trigger, stage, dest, text, before, self.record(row))
+        self._history(session, row, user, roles, trigger, trigger, stage, dest, text, before, self.record(row), at)
         for hook in self.timer_hooks:
-            hook(session, row, trigger=trigger, source=stage, dest=dest, at=now_utc())
+            hook(session, row, trigger=trigger, source=stage, dest=dest, at=at)
         session.flush()
         return Outcome(200, message, dest)
 

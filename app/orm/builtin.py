@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Column, DateTime, Integer, String, Text
+from sqlalchemy import Column, Integer, String, Text
 
-from .generate import now_utc
+from .generate import UTCDateTime, now_utc
 
 
 class ModelRevision(Model):
@@ -14,7 +14,7 @@ class ModelRevision(Model):
     id = Column(Integer, primary_key=True)
     digest = Column(String(16), nullable=False)
     version = Column(String(40), nullable=False)
-    applied_on = Column(DateTime(timezone=True), default=now_utc, nullable=False)
+    applied_on = Column(UTCDateTime(), default=now_utc, nullable=False)
     changes = Column(Text, nullable=False, default="")
 
 

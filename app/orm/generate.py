@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Integer, Numeric, String,
-                        Text)
+                        Text, TypeDecorator)
 from sqlalchemy.orm import registry as orm_registry, relationship
 
 from .user import StaffUser
@@ -19,6 +19,26 @@ def class_name(key: str) -> str:
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes stored as UTC on every backend (SQLite keeps no offset) and read back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a time zone (times are stored in UTC)")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value
 
 
 @dataclass
@@ -43,7 +63,7 @@ def _column(field) -> Column:
     elif kind == "date":
         type_ = Date()
     elif kind == "datetime":
-        type_ = DateTime(timezone=True)
+        type_ = UTCDateTime()
     elif kind == "boolean":
         type_ = Boolean()
     elif kind == "choice":
@@ -91,8 +111,8 @@ def build_orm(loaded) -> Orm:
             "__str__": _str,
             "__repr__": _str,
             "id": Column(Integer, primary_key=True),
-            "created_on": Column(DateTime(timezone=True), default=now_utc),
-            "changed_on": Column(DateTime(timezone=True), default=now_utc, onupdate=now_utc),
+            "created_on": Column(UTCDateTime(), default=now_utc),
+            "changed_on": Column(UTCDateTime(), default=now_utc, onupdate=now_utc),
             "created_by_fk": Column(Integer, ForeignKey("ab_user.id"), nullable=True),
         }
         for name, field in entity.fields.items():

@@ -1,0 +1,268 @@
+"""SLA timers in working days: started, paused, stopped by workflow steps; breaches swept once."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Callable
+
+from sqlalchemy import select, update
+
+from .model import conditions
+from .orm.generate import now_utc
+from .workflow.calendar import WorkCalendar
+
+log = logging.getLogger(__name__)
+ACTIVE = ("running", "paused")
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite returns naive datetimes; everything is stored in UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+class Sla:
+    """Timers of one model. Hooks run inside the workflow step's transaction."""
+
+    def __init__(self, core):
+        self.core = core
+        self.model = core.model
+        self.timers = core.model.timers
+        self.breach_hooks: list[Callable] = []  # (session, timer, application) -> None, once per breach
+        self._calendar: WorkCalendar | None = None
+        self._compiled = {key: [(conditions.parse(c.when) if c.when else None, c.days) for c in t.limit]
+                          for key, t in self.timers.items() if isinstance(t.limit, list)}
+
+    # ------------------------------------------------------------------ calendar
+    def calendar(self) -> WorkCalendar:
+        service = getattr(self.core, "calendar_service", None)
+        if service is not None:
+            return service.calendar()
+        if self._calendar is None:
+            self._calendar = WorkCalendar.from_chinesecalendar()
+        return self._calendar
+
+    @property
+    def cls(self):
+        return self.core.orm["sla_timer"]
+
+    def limit(self, key: str, record: dict) -> int:
+        timer = self.timers[key]
+        if not isinstance(timer.limit, list):
+            return timer.limit
+        for cond, days in self._compiled[key]:
+            if cond is None or conditions.evaluate(cond, record):
+                return days
+        return self._compiled[key][-1][1]
+
+    def _due(self, start: dt.datetime, days: int) -> tuple[dt.datetime, bool]:
+        cal = self.calendar()
+        due = cal.due_at(start, days)
+        provisional = bool(cal.provisional_years_in(start.astimezone(due.tzinfo).date(), due.date()))
+        return due, provisional
+
+    # ------------------------------------------------------------------ hooks from the engine
+    def on_insert(self, _mapper, connection, row) -> None:
+        """A new application entered its initial stage: start the timers that start there.
+        Runs inside the INSERT's flush, so it writes with the same connection."""
+        stage = getattr(row, self.core.engine.definition.state_field)
+        at = getattr(row, "_created_at", None) or now_utc()  # set when paper records are entered late
+        record = self.core.engine.record(row)
+        for key, timer in self.timers.items():
+            if timer.start.enter == stage:
+                days = self.limit(key, record)
+                due, provisional = self._due(at, days)
+                connection.execute(self.cls.__table__.insert().values(
+                    application_id=row.id, timer=key, status="running", limit_days=days, started_at=at,
+                    due_at=due, provisional=provisional, breach_recorded=False,
+                    model_version=self.model.version))
+
+    def on_step(self, session, row, *, trigger, source, dest, at) -> None:
+        running = {t.timer: t for t in session.scalars(
+            select(self.cls).where(self.cls.application_id == row.id, self.cls.status.in_(ACTIVE + ("overdue",))))}
+        left = source is not None and source != dest
+        entered = dest is not None and source != dest
+        for key, timer in self.timers.items():
+            stop = timer.stop
+            if key in running and ((stop.transition and stop.transition == trigger)
+                                   or (stop.leave and left and stop.leave == source)
+                                   or (stop.enter and entered and stop.enter == dest)):
+                self._stop(session, running.pop(key), row, at)
+        for key, timer in self.timers.items():
+            start = timer.start
+            if key not in running and ((start.transition and start.transition == trigger)
+                                       or (start.enter and entered and start.enter == dest)
+                                       or (start.leave and left and start.leave == source)):
+                running[key] = self._start(session, row, key, at)
+        stage = self.core.engine.wf.stages.get(dest) if dest else None
+        if stage is not None and stage.terminal:
+            # Archived or cancelled: nothing is waiting any more; a recorded breach stays recorded.
+            for timer in running.values():
+                timer.status, timer.stopped_at = "cancelled", at
+            return
+        self._pause_or_resume(session, row, running.values(), at)
+
+    def _start(self, session, row, key: str, at: dt.datetime):
+        days = self.limit(key, self.core.engine.record(row))
+        due, provisional = self._due(at, days)
+        timer = self.cls(application_id=row.id, timer=key, status="running", limit_days=days, started_at=at,
+                         due_at=due, provisional=provisional, model_version=self.model.version)
+        session.add(timer)
+        return timer
+
+    def _stop(self, session, timer, row, at: dt.datetime) -> None:
+        timer.stopped_at = at
+        if timer.status == "overdue":
+            timer.status = "met_late"
+            return
+        late = timer.status == "running" and aware(timer.due_at) <= at
+        timer.status = "met_late" if late else "met"
+        if late:
+            session.flush()
+            self._record_breach(session, timer, row, at)
+
+    def _pause_or_resume(self, session, row, timers, at: dt.datetime) -> None:
+        stage = getattr(row, self.core.engine.definition.state_field)
+        customer_side = self.core.engine.wf.stage(stage).side == "customer" if stage in self.core.engine.wf.stages else False
+        for timer in timers:
+            spec = self.timers[timer.timer]
+            pause = bool(row.suspended) or stage in spec.pause_in or customer_side
+            if pause and timer.status == "running" and aware(timer.due_at) > at:
+                timer.remaining_days = self.calendar().working_days_left(at, aware(timer.due_at))
+                timer.status, timer.paused_at, timer.due_at = "paused", at, None
+            elif not pause and timer.status == "paused":
+                timer.due_at, timer.provisional = self._due(at, max(timer.remaining_days or 0, 0))
+                timer.status, timer.paused_at = "running", None
+
+    # ------------------------------------------------------------------ breaches
+    def _record_breach(self, session, timer, row, at: dt.datetime) -> bool:
+        """Mark the breach exactly once, even with several sweepers: a conditional update wins once."""
+        stage = getattr(row, self.core.engine.definition.state_field)
+        result = session.execute(update(self.cls).where(self.cls.id == timer.id, self.cls.breach_recorded.is_(False))
+                                 .values(breach_recorded=True, breached_at=at, stage_at_breach=stage)
+                                 .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            return False
+        session.refresh(timer)
+        for hook in self.breach_hooks:
+            hook(session, timer, row)
+        return True
+
+    def sweep(self, session, now: dt.datetime | None = None, batch: int = 500) -> int:
+        """Mark running timers past due as overdue and hand each new breach on, once. Returns count."""
+        now = now or now_utc()
+        app_cls = self.core.engine.cls
+        found = 0
+        while True:
+            query = (select(self.cls).where(self.cls.status == "running", self.cls.due_at <= now)
+                     .order_by(self.cls.due_at).limit(batch))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            timers = list(session.scalars(query))
+            if not timers:
+                break
+            for timer in timers:
+                timer.status = "overdue"
+                session.flush()
+                row = session.get(app_cls, timer.application_id)
+                if self._record_breach(session, timer, row, now):
+                    found += 1
+            session.commit()
+        return found
+
+    # ------------------------------------------------------------------ reading
+    def status(self, timer, now: dt.datetime | None = None) -> dict:
+        """Display facts: status incl. derived 'due soon', due text, working days left, colour."""
+        now = now or now_utc()
+        status = timer.status
+        due = aware(timer.due_at)
+        left = self.calendar().working_days_left(now, due) if due is not None else timer.remaining_days
+        spec = self.timers.get(timer.timer)
+        if status == "running" and due is not None and due <= now:
+            status = "overdue"
+        elif status == "running" and spec is not None and left is not None and left <= spec.due_soon:
+            status = "due_soon"
+        colour = {"running": "success", "due_soon": "warning", "overdue": "danger", "paused": "default",
+                  "met": "info", "met_late": "danger", "cancelled": "default"}[status]
+        return {"key": timer.timer, "status": status, "due": due, "left": left, "colour": colour,
+                "provisional": timer.provisional, "at": due}
+
+    def running_for(self, session, app_ids: list[int]) -> dict[int, list]:
+        result: dict[int, list] = {}
+        if not app_ids:
+            return result
+        query = select(self.cls).where(self.cls.application_id.in_(app_ids),
+                                       self.cls.status.in_(ACTIVE + ("overdue",)))
+        for timer in session.scalars(query.order_by(self.cls.due_at)):
+            result.setdefault(timer.application_id, []).append(timer)
+        return result
+
+    def is_overdue(self, session, row, key: str) -> bool:
+        timers = session.scalars(select(self.cls).where(self.cls.application_id == row.id, self.cls.timer == key))
+        return any(t.breach_recorded or t.status in ("overdue", "met_late") for t in timers)
+
+    def status_of(self, session, row, key: str) -> str:
+        timer = session.scalars(select(self.cls).where(self.cls.application_id == row.id, self.cls.timer == key)
+                                .order_by(self.cls.id.desc())).first()
+        return "none" if timer is None else self.status(timer)["status"]
+
+    def recompute_provisional(self, session) -> int:
+        """After a year is loaded: recompute running deadlines that were computed provisionally."""
+        count = 0
+        for timer in session.scalars(select(self.cls).where(self.cls.status == "running",
+                                                            self.cls.provisional.is_(True))):
+            start = aware(timer.started_at)
+            timer.due_at, timer.provisional = self._due(start, timer.limit_days)
+            count += 1
+        session.commit()
+        return count
+
+
+class SweepThread(threading.Thread):
+    """The embedded default: sweep every minute inside the app process (cron in production)."""
+
+    def __init__(self, app, interval: float = 60.0):
+        super().__init__(name="sla-sweep", daemon=True)
+        self.app, self.interval, self.stopped = app, interval, threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            with self.app.app_context():
+                core = self.app.extensions["yekuotong"]
+                try:
+                    core.sla.sweep(core.db.session)
+                except Exception:  # the thread must survive a bad minute; the error is logged
+                    log.exception("SLA sweep failed")
+                    core.db.session.rollback()
+                finally:
+                    core.db.session.remove()
+
+
+def init_sla(app, core, appbuilder) -> None:
+    """Wire timers into the engine, the to-do queue, conditions, screens and the CLI."""
+    import os
+    import sys
+
+    from flask import current_app
+    from sqlalchemy import event
+
+    if core.engine is None or not core.model.timers:
+        return
+    sla = core.sla = Sla(core)
+    core.engine.timer_hooks.append(sla.on_step)
+    core.engine.function_hooks.append(lambda session, row: {
+        "timer_overdue": lambda key: sla.is_overdue(session, row, key),
+        "timer_status": lambda key: sla.status_of(session, row, key)})
+    if not getattr(core.engine.cls, "_sla_insert", False):
+        # One listener per class and process; it serves whichever app is current (tests run two).
+        event.listen(core.engine.cls, "after_insert",
+                     lambda m, c, t: current_app.extensions["yekuotong"].sla.on_insert(m, c, t))
+        core.engine.cls._sla_insert = True
+    from .views.sla import init_views
+
+    init_views(app, core, appbuilder)
+    serving = not (os.environ.get("FLASK_RUN_FROM_CLI") == "true" and "run" not in sys.argv[1:])
+    if app.config.get("SLA_SWEEP_IN_PROCESS") and not app.testing and serving:
+        SweepThread(app).start()

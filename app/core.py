@@ -63,7 +63,17 @@ class YeKuoTong:
         extra = [("Todo", "can_list"), ("todo", "menu_access")]
         if self.model.timers:
             extra += [("SlaDashboard", "can_list"), ("sla_dashboard", "menu_access")]
-        return {role: list(extra) for role in self.model.roles}
+        result = {role: list(extra) for role in self.model.roles}
+        if self.model.fines:
+            assessment = self.model.assessment
+            for role in result:
+                result[role] += [("Fines", "can_mine"), ("fines_mine", "menu_access"), ("assessment", "menu_access")]
+                if assessment and role in assessment.decide:
+                    result[role] += [("Fines", "can_decide"), ("fines_pending", "menu_access"),
+                                     ("fines_incident", "menu_access"), ("fines_sanctions", "menu_access")]
+                if assessment and role in assessment.summary:
+                    result[role] += [("Fines", "can_summary"), ("fines_summary", "menu_access")]
+        return result
 
     def register_views(self, appbuilder) -> None:
         from .views.generate import make_api, make_view

@@ -89,7 +89,7 @@ class Sla:
             if key in running and ((stop.transition and stop.transition == trigger)
                                    or (stop.leave and left and stop.leave == source)
                                    or (stop.enter and entered and stop.enter == dest)):
-                self._stop(session, running.pop(key), row, at)
+                self._stop(session, running.pop(key), row, at, source)
         for key, timer in self.timers.items():
             start = timer.start
             if key not in running and ((start.transition and start.transition == trigger)
@@ -98,8 +98,13 @@ class Sla:
                 running[key] = self._start(session, row, key, at)
         stage = self.core.engine.wf.stages.get(dest) if dest else None
         if stage is not None and stage.terminal:
-            # Archived or cancelled: nothing is waiting any more; a recorded breach stays recorded.
+            # Archived or cancelled: nothing is waiting any more. A deadline already passed is a
+            # breach even if the sweep had not seen it yet; a recorded breach stays recorded.
             for timer in running.values():
+                if timer.status == "running" and aware(timer.due_at) <= at:
+                    timer.status = "overdue"
+                    session.flush()
+                    self._record_breach(session, timer, row, at, source)
                 timer.status, timer.stopped_at = "cancelled", at
             return
         self._pause_or_resume(session, row, running.values(), at)
@@ -112,7 +117,7 @@ class Sla:
         session.add(timer)
         return timer
 
-    def _stop(self, session, timer, row, at: dt.datetime) -> None:
+    def _stop(self, session, timer, row, at: dt.datetime, stage: str | None = None) -> None:
         timer.stopped_at = at
         if timer.status == "overdue":
             timer.status = "met_late"
@@ -121,7 +126,7 @@ class Sla:
         timer.status = "met_late" if late else "met"
         if late:
             session.flush()
-            self._record_breach(session, timer, row, at)
+            self._record_breach(session, timer, row, at, stage)
 
     def _pause_or_resume(self, session, row, timers, at: dt.datetime) -> None:
         stage = getattr(row, self.core.engine.definition.state_field)
@@ -137,9 +142,10 @@ class Sla:
                 timer.status, timer.paused_at = "running", None
 
     # ------------------------------------------------------------------ breaches
-    def _record_breach(self, session, timer, row, at: dt.datetime) -> bool:
-        """Mark the breach exactly once, even with several sweepers: a conditional update wins once."""
-        stage = getattr(row, self.core.engine.definition.state_field)
+    def _record_breach(self, session, timer, row, at: dt.datetime, stage: str | None = None) -> bool:
+        """Mark the breach exactly once, even with several sweepers: a conditional update wins once.
+        `stage` is where the application stood when the deadline passed (the step's source)."""
+        stage = stage or getattr(row, self.core.engine.definition.state_field)
         result = session.execute(update(self.cls).where(self.cls.id == timer.id, self.cls.breach_recorded.is_(False))
                                  .values(breach_recorded=True, breached_at=at, stage_at_breach=stage)
                                  .execution_options(synchronize_session=False))

@@ -69,6 +69,11 @@ def _check_fines(c: Checker) -> None:
     wf = m.workflow
     scope = condition_scope(m) if wf.entity in m.entities else None
     ids: list[str] = []
+    if m.assessment is not None:
+        for attr in ("decide", "summary"):
+            for i, role in enumerate(getattr(m.assessment, attr)):
+                if role not in m.roles:
+                    c.unknown(("assessment", attr, i), "M203", "role", role, m.roles)
     from .checks_workflow import _check_unique
     _check_unique(c, ("incidents",), [i.key for i in m.incidents])
     suspension_reasons = {r.key for r in wf.suspension.reasons} if wf.suspension else set()

@@ -174,6 +174,13 @@ class FineRule(Strict):
     sanction: Optional[Literal["suspend_until_exam", "remove_from_post"]] = None
 
 
+class Assessment(Strict):
+    """Who decides fines (confirm, waive, incidents, sanctions) and who sees the monthly summary."""
+
+    decide: list[str]
+    summary: list[str] = []
+
+
 class Form(Labelled):
     template: Optional[str] = None
     stage: Optional[str] = None
@@ -195,6 +202,7 @@ class Model(Strict):
     entities: dict[str, Entity]
     workflow: Optional[Workflow] = None
     timers: dict[str, Timer] = {}
+    assessment: Optional[Assessment] = None
     fines: list[FineRule] = []
     incidents: list[Reason] = []
     forms: dict[str, Form] = {}

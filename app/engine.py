@@ -123,14 +123,17 @@ class Engine:
         have = {r[docs.kind_field] for r in rows if r.get(docs.received_field)}
         return needed <= have
 
-    def context(self, session, row, roles: set[str]) -> dict:
-        names = {n for t in self.wf.transitions for n in t.collections}
+    def context(self, session, row, roles: set[str], specs=None) -> dict:
+        """What guards read: the record, the collections `specs` need (all by default), functions."""
+        specs = self.wf.transitions if specs is None else specs
+        names = {n for t in specs for n in t.collections}
         return {"record": self.record(row), "collections": self.collections(session, row, names),
                 "functions": self.functions(session, row, roles)}
 
     def available(self, session, row, user) -> list:
         roles = self.roles_of(user)
-        ctx = self.context(session, row, roles)
+        stage = getattr(row, self.definition.state_field)
+        ctx = self.context(session, row, roles, self.wf.transitions_from(stage) if stage in self.wf.stages else [])
         return self.wf.available(getattr(row, self.definition.state_field), row.suspended, roles,
                                  ctx["record"], ctx["collections"], ctx["functions"])
 
@@ -189,7 +192,7 @@ class Engine:
         if spec.to == "user" and name == self.definition.owner_field and self.definition.owner_role:
             if self.definition.owner_role not in {r.name for r in obj.roles}:
                 raise FieldError(_("The owner must be a %(role)s.",
-                                   role=self.model.roles[self.definition.owner_role].label_zh))
+                                   role=self.label(self.model.roles[self.definition.owner_role])))
         return pk
 
     # ------------------------------------------------------------------ firing
@@ -232,7 +235,7 @@ class Engine:
         except DataError as exc:
             return Outcome(422, _("Some values are not valid; nothing was saved."), stage, exc.errors)
         unknown = [k for k in data if spec is None or k not in spec.fields]
-        ctx = self.context(session, row, roles)
+        ctx = self.context(session, row, roles, [spec] if spec else [])
         decision = self.wf.decide(trigger, stage=stage, suspended=row.suspended, roles=roles,
                                   record=ctx["record"], collections=ctx["collections"],
                                   functions=ctx["functions"], data={**typed, **{k: data[k] for k in unknown}},

@@ -99,49 +99,108 @@ class Ledger:
         """Insert once: a second proposal for the same trigger is ignored by the unique key."""
         if user_id is None and unit_id is None:
             user_id, unit_id = self._target(session, rule, row)
-        fixed = None if isinstance(rule.amount, AmountRange) else Decimal(rule.amount)
-        values = dict(trigger_key=trigger_key, rule_id=rule.id, rule_label=rule.label_zh,
-                      model_version=self.model.version, application_id=getattr(row, "id", None),
-                      application_number=getattr(row, "number", None), target_user_id=user_id,
-                      target_unit_id=unit_id, amount=amount if amount is not None else fixed,
-                      amount_min=rule.amount.min if fixed is None else None,
-                      amount_max=rule.amount.max if fixed is None else None, sanction=rule.sanction,
-                      evidence=json.dumps(evidence, ensure_ascii=False, default=str), status="proposed",
-                      proposed_at=at, month=_month(at))
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = session.execute(insert(FineEntry).values(**values).on_conflict_do_nothing(
-            index_elements=["trigger_key"]))
-        return result.rowcount == 1
+        return self._insert(session, [self._values(rule, trigger_key, row, at, evidence, user_id, unit_id,
+                                                   amount)]) == 1
 
-    def _target(self, session, rule, row) -> tuple[int | None, int | None]:
+    def _values(self, rule, trigger_key, row, at, evidence, user_id, unit_id, amount=None) -> dict:
+        fixed = None if isinstance(rule.amount, AmountRange) else Decimal(rule.amount)
+        return dict(trigger_key=trigger_key, rule_id=rule.id, rule_label=rule.label_zh,
+                    model_version=self.model.version, application_id=getattr(row, "id", None),
+                    application_number=getattr(row, "number", None), target_user_id=user_id,
+                    target_unit_id=unit_id, amount=amount if amount is not None else fixed,
+                    amount_min=rule.amount.min if fixed is None else None,
+                    amount_max=rule.amount.max if fixed is None else None, sanction=rule.sanction,
+                    evidence=json.dumps(evidence, ensure_ascii=False, default=str), status="proposed",
+                    proposed_at=at, month=_month(at))
+
+    @staticmethod
+    def _insert(session, rows: list[dict]) -> int:
+        """One multi-row INSERT ... ON CONFLICT DO NOTHING; returns how many were new."""
+        if not rows:
+            return 0
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(FineEntry).on_conflict_do_nothing(index_elements=["trigger_key"]).returning(FineEntry.id)
+        # ORM-executed INSERTs report rowcount -1 on psycopg: count the ids actually returned.
+        return sum(len(session.execute(statement.values(**row)).all()) for row in rows)
+
+    def _target(self, session, rule, row, first_actor: dict | None = None) -> tuple[int | None, int | None]:
+        """Who is fined: a unit by code, the application's owner, or whoever of the rule's role
+        first acted on it (its clerk). `first_actor` is a prefetched {(app id, role): user id}."""
         target = rule.target
         if target.unit:
-            unit = session.scalars(select(self.core.orm["unit"]).where(self.core.orm["unit"].code == target.unit)).first()
-            return None, unit.id if unit else None
+            return None, self._unit_id(session, target.unit)
         definition = self.core.engine.definition
         if target.role == definition.owner_role and definition.owner_field:
             return getattr(row, f"{definition.owner_field}_id"), None
-        # Another role on the application: whoever of that role first acted on it.
+        actors = first_actor if first_actor is not None else self._first_actors(session, [row.id])
+        return actors.get((row.id, target.role), row.created_by_fk), None
+
+    def _unit_id(self, session, code: str) -> int | None:
+        unit_cls = self.core.orm["unit"]
+        return session.scalars(select(unit_cls.id).where(unit_cls.code == code)).first()
+
+    def _first_actors(self, session, app_ids) -> dict[tuple[int, str], int]:
         history = self.core.orm["workflow_history"]
-        first = session.scalars(select(history).where(history.application_id == row.id,
-                                                      history.roles.contains(target.role))
-                                .order_by(history.id)).first()
-        return (first.user_id if first else row.created_by_fk), None
+        result: dict[tuple[int, str], int] = {}
+        query = (select(history.application_id, history.user_id, history.roles)
+                 .where(history.application_id.in_(list(app_ids))).order_by(history.id))
+        for app_id, user_id, roles in session.execute(query):
+            for role in (roles or "").split(","):
+                result.setdefault((app_id, role), user_id)
+        return result
 
     def on_breach(self, session, timer, row) -> None:
+        self.on_breach_batch(session, [timer], {row.id: row})
+
+    def on_breach_batch(self, session, timers, apps: dict) -> None:
+        """Fines for breached timers: conditions judged where each deadline passed; one INSERT."""
         engine = self.core.engine
-        record = engine.record(row)
-        record[engine.definition.state_field] = timer.stage_at_breach or record[engine.definition.state_field]
-        functions = engine.functions(session, row, set())
+        by_timer: dict[str, list] = {}
         for rule in self.model.fines:
-            if rule.trigger.timer != timer.timer:
-                continue
-            cond = self._when.get(rule.id)
-            if cond is not None and not conditions.evaluate(cond, record, {}, functions):
-                continue
-            self._propose(session, rule, f"timer:{timer.id}:{rule.id}", row, timer.breached_at or now_utc(),
-                          {"timer": timer.timer, "due_at": timer.due_at, "breached_at": timer.breached_at,
-                           "stage": timer.stage_at_breach})
+            if rule.trigger.timer:
+                by_timer.setdefault(rule.trigger.timer, []).append(rule)
+        timers = [t for t in timers if t.timer in by_timer]
+        if not timers:
+            return
+        late = self._late_timers(session, {t.application_id for t in timers})
+        actors = self._first_actors(session, {t.application_id for t in timers})
+        units = {code: self._unit_id(session, code) for code in {r.target.unit for r in self.model.fines if r.target.unit}}
+        targets: dict[tuple, tuple] = {}
+        records: dict[int, dict] = {}
+        rows = []
+        for timer in timers:
+            row = apps[timer.application_id]
+            if row.id not in records:
+                records[row.id] = engine.record(row)
+            record = dict(records[row.id])
+            record[engine.definition.state_field] = timer.stage_at_breach or record[engine.definition.state_field]
+            functions = {"timer_overdue": lambda key, a=row.id: (a, key) in late,
+                         "timer_status": lambda key, a=row.id: "overdue" if (a, key) in late else "running",
+                         "documents_complete": lambda r=row: engine.documents_complete(session, r),
+                         "has_role": lambda role: False}
+            for rule in by_timer[timer.timer]:
+                cond = self._when.get(rule.id)
+                if cond is not None and not conditions.evaluate(cond, record, {}, functions):
+                    continue
+                key = (rule.target.role, rule.target.unit, row.id)
+                if rule.target.unit:
+                    targets[key] = (None, units[rule.target.unit])
+                elif key not in targets:
+                    targets[key] = self._target(session, rule, row, actors)
+                at = timer.breached_at or now_utc()
+                rows.append(self._values(rule, f"timer:{timer.id}:{rule.id}", row, at,
+                                         {"timer": timer.timer, "due_at": timer.due_at, "breached_at": at,
+                                          "stage": timer.stage_at_breach}, *targets[key]))
+        if rows:  # executemany: psycopg pipelines it; one huge VALUES list costs more to parse
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            session.execute(insert(FineEntry).on_conflict_do_nothing(index_elements=["trigger_key"]), rows)
+
+    def _late_timers(self, session, app_ids: set[int]) -> set[tuple[int, str]]:
+        cls = self.core.orm["sla_timer"]
+        query = select(cls.application_id, cls.timer).where(
+            cls.application_id.in_(app_ids),
+            (cls.breach_recorded.is_(True)) | cls.status.in_(("overdue", "met_late")))
+        return {(a, t) for a, t in session.execute(query)}
 
     def on_step(self, session, row, *, trigger, source, dest, at) -> None:
         if trigger != "suspend":
@@ -257,9 +316,7 @@ class Ledger:
                           {"reverses": fine.id, "reason": reason.strip()}, ensure_ascii=False),
                       status="confirmed", month=fine.month, decided_by_id=auditor.id, decided_at=now_utc(),
                       decision_reason=reason.strip(), reverses_id=fine.id)
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        if session.execute(insert(FineEntry).values(**values).on_conflict_do_nothing(
-                index_elements=["trigger_key"])).rowcount != 1:
+        if self._insert(session, [values]) != 1:
             raise FineError(_("This fine was already corrected."))
         entry = session.scalars(select(FineEntry).where(FineEntry.trigger_key == f"reversal:{fine.id}")).one()
         self._history(session, entry, auditor, "reverse", reason)
@@ -278,13 +335,26 @@ class Ledger:
                         record, record)
 
 
+class BreachHook:
+    """The SLA sweep hands breaches over one at a time or, when it can, a whole batch."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+
+    def __call__(self, session, timer, row) -> None:
+        self.ledger.on_breach(session, timer, row)
+
+    def batch(self, session, timers, apps) -> None:
+        self.ledger.on_breach_batch(session, timers, apps)
+
+
 def init_fines(app, core, appbuilder) -> None:
     if core.engine is None or not core.model.fines:
         return
     ledger = core.ledger = Ledger(core)
     core.engine.timer_hooks.append(ledger.on_step)
     if getattr(core, "sla", None) is not None:
-        core.sla.breach_hooks.append(ledger.on_breach)
+        core.sla.breach_hooks.append(BreachHook(ledger))
     from .views.fines import init_views
 
     init_views(app, core, appbuilder)

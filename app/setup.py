@@ -27,6 +27,10 @@ def apply_model(force: bool = False, dry_run: bool = False) -> migrate.Plan:
                 changes="\n".join(result.changes)))
             log.info("model %s applied: %d change(s)", core.model.version, len(result.changes))
     seed_reference_data()
+    if getattr(core, "calendar_service", None) is not None:
+        from .calendar_db import seed_after_apply
+
+        seed_after_apply(core.db.session)
     return result
 
 

@@ -7,6 +7,7 @@ import threading
 from typing import Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from .model import conditions
 from .orm.generate import now_utc
@@ -156,25 +157,43 @@ class Sla:
             hook(session, timer, row)
         return True
 
-    def sweep(self, session, now: dt.datetime | None = None, batch: int = 500) -> int:
-        """Mark running timers past due as overdue and hand each new breach on, once. Returns count."""
+    def sweep(self, session, now: dt.datetime | None = None, batch: int = 1000) -> int:
+        """Mark running timers past due as overdue and hand each new breach on, once. Returns count.
+
+        Reads only due timers (index on status, due_at). Per batch: one locking SELECT (SKIP LOCKED on
+        PostgreSQL, so concurrent sweepers split the work), one conditional UPDATE whose RETURNING
+        names the breaches this sweeper won, one read of their applications, then the hooks."""
         now = now or now_utc()
         app_cls = self.core.engine.cls
+        state = self.core.engine.definition.state_field
+        postgres = session.get_bind().dialect.name == "postgresql"
         found = 0
         while True:
-            query = (select(self.cls).where(self.cls.status == "running", self.cls.due_at <= now)
-                     .order_by(self.cls.due_at).limit(batch))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            timers = list(session.scalars(query))
+            due = (select(self.cls.id).where(self.cls.status == "running", self.cls.due_at <= now)
+                   .order_by(self.cls.due_at).limit(batch))
+            if postgres:
+                due = due.with_for_update(skip_locked=True)
+            # One statement claims the batch: only rows still unrecorded are updated and returned.
+            claim = (update(self.cls).where(self.cls.id.in_(due), self.cls.status == "running",
+                                            self.cls.breach_recorded.is_(False))
+                     .values(status="overdue", breach_recorded=True, breached_at=now,
+                             stage_at_breach=select(getattr(app_cls, state))
+                             .where(app_cls.id == self.cls.application_id).scalar_subquery())
+                     .returning(self.cls).execution_options(synchronize_session=False, populate_existing=True))
+            timers = list(session.scalars(claim))
             if not timers:
+                session.commit()
                 break
-            for timer in timers:
-                timer.status = "overdue"
-                session.flush()
-                row = session.get(app_cls, timer.application_id)
-                if self._record_breach(session, timer, row, now):
-                    found += 1
+            apps = {a.id: a for a in session.scalars(select(app_cls).options(lazyload("*")).where(
+                app_cls.id.in_({t.application_id for t in timers})))}
+            for hook in self.breach_hooks:
+                batch_hook = getattr(hook, "batch", None)
+                if batch_hook is not None:
+                    batch_hook(session, timers, apps)
+                else:
+                    for timer in timers:
+                        hook(session, timer, apps[timer.application_id])
+            found += len(timers)
             session.commit()
         return found
 
@@ -266,6 +285,14 @@ def init_sla(app, core, appbuilder) -> None:
         event.listen(core.engine.cls, "after_insert",
                      lambda m, c, t: current_app.extensions["yekuotong"].sla.on_insert(m, c, t))
         core.engine.cls._sla_insert = True
+    service = getattr(core, "calendar_service", None)
+    if service is not None:
+        def recompute(_year: int) -> None:
+            # A year's official schedule arrived: provisional deadlines become official ones.
+            with app.app_context():
+                sla.recompute_provisional(core.db.session)
+
+        service.on_year_loaded.append(recompute)
     from .views.sla import init_views
 
     init_views(app, core, appbuilder)

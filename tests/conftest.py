@@ -62,7 +62,7 @@ def make_app(url: str, **extra):
     from app import create_app
 
     config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-              "SECRET_KEY": "test-secret", "SLA_SWEEP_IN_PROCESS": False}
+              "SECRET_KEY": "test-secret-key-for-the-test-suite-only", "SLA_SWEEP_IN_PROCESS": False}
     config.update(extra)
     return create_app(config)
 

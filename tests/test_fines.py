@@ -187,7 +187,7 @@ def test_confirm_waive_and_their_refusals(app, month):
         core = app.extensions["yekuotong"]
         session = core.db.session
         auditor = app.appbuilder.sm.find_user(username="auditor")
-        with pytest.raises(FineError, match="理由"):
+        with pytest.raises(FineError, match="原因"):
             core.ledger.decide(session, [fines["A1"].id], auditor, "waive", "")
         assert session.get(FineEntry, fines["A1"].id).status == "proposed"
         assert core.ledger.decide(session, [fines["A1"].id, fines["A2"].id], auditor, "confirm") == 2

@@ -144,7 +144,7 @@ def test_catalogue_compiles(locale):
     compiled = read_mo(buffer)
     if locale == "zh":
         translated = [m for m in catalog if m.id and m.string]
-        assert translated and all(compiled.get(m.id) is not None for m in translated)
+        assert translated and all(compiled.get(m.id, m.context) is not None for m in translated)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

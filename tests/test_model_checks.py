@@ -104,6 +104,7 @@ CASES: dict[str, list[tuple[str, int, int | None]]] = {
     "M211_unknown_customer_type.yaml": [("M211", 31, None)],
     "M211_unknown_document_kind.yaml": [("M211", 31, 30)],
     "M212_duplicate_reason.yaml": [("M212", 29, 15)],
+    "M213_owner_not_user.yaml": [("M213", 36, 16)],            # owner_field names a boolean
     # timers, fines, forms
     "M301_timers_without_workflow.yaml": [("M301", 2, 1)],       # no workflow line: the document
     "M302_event_two_kinds.yaml": [("M302", 29, 12)],

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import deque
 
 from .checks import WORKFLOW_COLUMNS, Checker
-from .problems import N_, Problem
+from .problems import Msg, N_, Problem
 
 
 def transition_sources(transition, stages) -> list[str]:
@@ -46,14 +46,20 @@ def check_condition(c: Checker, path: tuple, text: str, scope) -> None:
     try:
         parsed = cond.parse(text)
     except cond.ConditionSyntaxError as exc:
+        detail = Msg(exc.message_template, tuple(exc.params.items()))
+        if exc.column is not None:
+            detail = Msg(N_("{detail} (column {column})"), (("detail", detail), ("column", exc.column)))
         c.problems.append(Problem(line, col, "M207", N_("condition '{text}': {detail}"),
-                                  (("text", text), ("detail", exc.render())),
+                                  (("text", text), ("detail", detail)),
                                   N_("see the condition language in README.md")))
         return
     for problem in cond.check(parsed, *scope):
+        params = tuple(problem.params.items())
+        hint = Msg(problem.hint_template, params) if problem.hint_template else \
+            Msg(N_("see the condition language in README.md"))
         c.problems.append(Problem(line, col, "M208", N_("condition '{text}': {detail}"),
-                                  (("text", text), ("detail", problem.render())),
-                                  problem.render_hint() or N_("see the condition language in README.md")))
+                                  (("text", text), ("detail", Msg(problem.message_template, params)),
+                                   ("hint", hint)), N_("{hint}")))
 
 
 def check_workflow(c: Checker) -> None:

@@ -10,6 +10,21 @@ def N_(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Msg:
+    """A message nested in another one's parameters, translated when the outer one is printed."""
+
+    template: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def render(self, gettext: Callable[[str], str]) -> str:
+        return gettext(self.template).format(**_rendered(self.params, gettext))
+
+
+def _rendered(params, gettext) -> dict:
+    return {k: v.render(gettext) if isinstance(v, Msg) else v for k, v in params}
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     line: int
@@ -20,7 +35,7 @@ class Problem:
     hint: str = field(default="", compare=False)
 
     def format(self, filename: str, gettext: Callable[[str], str] = lambda s: s) -> str:
-        params = dict(self.params)
+        params = _rendered(self.params, gettext)
         text = f"{filename}:{self.line}:{self.col}: error {self.code}: {gettext(self.message).format(**params)}"
         if self.hint:
             text += f" HINT: {gettext(self.hint).format(**params)}"

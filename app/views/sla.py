@@ -14,11 +14,12 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from .. import i18n
+from ..model.problems import N_
 from ..orm.generate import class_name
 from ..orm.user import StaffUser
 
-STATUS_TEXT = {"running": "Running", "due_soon": "Due soon", "overdue": "Overdue", "paused": "Paused",
-               "met": "Met", "met_late": "Met late", "cancelled": "Cancelled"}
+STATUS_TEXT = {"running": N_("Running"), "due_soon": N_("Due soon"), "overdue": N_("Overdue"),
+               "paused": N_("Paused"), "met": N_("Met"), "met_late": N_("Met late"), "cancelled": N_("Cancelled")}
 
 
 def _core():

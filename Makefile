@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 MO := translations/zh/LC_MESSAGES/messages.mo translations/en/LC_MESSAGES/messages.mo
-export YKT_DEMO ?= 1
 
 .PHONY: run test setup db translations bench clean
 
@@ -22,12 +21,13 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 
 translations: $(MO)
 
+# The demo server signs sessions with a development key (YKT_DEMO=1); production sets SECRET_KEY.
 db: setup
-	$(BIN)/flask --app app model apply
-	$(BIN)/flask --app app demo load
+	YKT_DEMO=1 $(BIN)/flask --app app model apply
+	YKT_DEMO=1 $(BIN)/flask --app app demo load
 
 run: db
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 8080
+	YKT_DEMO=1 $(BIN)/flask --app app run --host 127.0.0.1 --port 8080
 
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -92,9 +92,11 @@ def test_app_refuses_to_start_on_an_invalid_model_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_production_refuses_to_start_without_secret_key():
+def test_production_refuses_to_start_without_secret_key(monkeypatch):
     from app import create_app
 
+    monkeypatch.delenv("YKT_DEMO", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
     with pytest.raises(SystemExit):
         create_app({"SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 

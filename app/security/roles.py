@@ -21,7 +21,7 @@ def _exact(name: str) -> str:
 
 def role_permissions(model, extra: dict[str, list[tuple[str, str]]] | None = None) -> dict:
     """FAB_ROLES: role -> [[view regex, permission regex]], anchored so names never prefix-match."""
-    roles: dict[str, list[list[str]]] = {}
+    roles: dict[str, list[list[str]]] = {"public": []}  # nothing is public but login and /verify
     for role in model.roles:
         if role == "admin":
             roles[role] = [[".*", ".*"]]

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -186,7 +186,10 @@ class Engine:
 
     def _reference(self, session, name: str, spec, pk: int):
         target = StaffUser if spec.to == "user" else self.core.orm[spec.to]
-        obj = session.get(target, pk)
+        query = select(target).where(target.id == pk)
+        if spec.to == "user":
+            query = query.options(selectinload(StaffUser.roles))
+        obj = session.scalars(query).first()
         if obj is None:
             raise FieldError(_("No such record."))
         if spec.to == "user" and name == self.definition.owner_field and self.definition.owner_role:

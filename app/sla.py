@@ -80,7 +80,22 @@ class Sla:
                     due_at=due, provisional=provisional, breach_recorded=False,
                     model_version=self.model.version))
 
+    def _concerns(self, trigger, source, dest) -> bool:
+        """Whether a step can start, stop, pause or resume any timer (most steps touch one)."""
+        if trigger in ("suspend", "resume", "cancel"):
+            return True
+        stages = self.core.engine.wf.stages
+        for stage in (source, dest):
+            if stage in stages and (stages[stage].side == "customer" or stages[stage].terminal):
+                return True
+        for timer in self.timers.values():
+            if stage_touch(timer, trigger, source, dest):
+                return True
+        return False
+
     def on_step(self, session, row, *, trigger, source, dest, at) -> None:
+        if source != dest and not self._concerns(trigger, source, dest):
+            return
         running = {t.timer: t for t in session.scalars(
             select(self.cls).where(self.cls.application_id == row.id, self.cls.status.in_(ACTIVE + ("overdue",))))}
         left = source is not None and source != dest
@@ -243,6 +258,14 @@ class Sla:
             count += 1
         session.commit()
         return count
+
+
+def stage_touch(timer, trigger, source, dest) -> bool:
+    for event in (timer.start, timer.stop):
+        if (event.transition == trigger or event.enter in (source, dest) or event.leave in (source, dest)
+                or source in timer.pause_in or dest in timer.pause_in):
+            return True
+    return False
 
 
 class SweepThread(threading.Thread):

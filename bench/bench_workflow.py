@@ -89,7 +89,46 @@ def _json(raw: bytes) -> dict:
         return {}
 
 
-def http_bench(ids: list[int], clients: int) -> dict:
+WRK_SCRIPT = """
+local ids = {%s}
+local i = 0
+local token = "%s"
+request = function()
+  i = i + 1
+  local pk = ids[((i - 1) %% #ids) + 1]
+  return wrk.format("POST", "/api/v1/application/" .. pk .. "/workflow/forward",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, '{"data": {}}')
+end
+local ok = 0
+response = function(status, headers, body)
+  if status == 200 then ok = ok + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("WRK %%d %%d %%.1f %%.1f\\n", summary.requests, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000))
+end
+"""
+
+
+def wrk_bench(ids: list[int], seconds: int) -> dict:
+    """A C load generator (wrk, one thread, 8 connections): the Python client's own CPU use
+    on this 2-core machine otherwise takes a share of the server's cores."""
+    import tempfile
+
+    token = request("POST", "/api/v1/security/login", {"username": "clerk", "password": "clerk-2026",
+                                                        "provider": "db"})[1]["access_token"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_SCRIPT % (",".join(map(str, ids)), token))
+    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", f.name, f"http://127.0.0.1:{PORT}"],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    line = next(l for l in out.splitlines() if l.startswith("WRK"))
+    _, requests_, micros, p50, p95 = line.split()
+    elapsed = int(micros) / 1e6
+    return {"steps": int(requests_), "seconds": elapsed, "per_second": int(requests_) / elapsed,
+            "median_ms": float(p50), "p95_ms": float(p95), "statuses": "see note"}
+
+
+def http_bench(ids: list[int], clients: int, use_wrk: bool = False) -> dict:
     env = dict(os.environ, DATABASE_URL=URL, SECRET_KEY="bench-secret", SLA_SWEEP_IN_PROCESS="0")
     server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{PORT}",
                                "--log-level", "warning", "app:create_app()"], cwd=ROOT, env=env)
@@ -100,6 +139,8 @@ def http_bench(ids: list[int], clients: int) -> dict:
                     break
             except OSError:
                 time.sleep(0.5)
+        if use_wrk:
+            return wrk_bench(ids, 10)
         token = request("POST", "/api/v1/security/login", {"username": "clerk", "password": "clerk-2026",
                                                             "provider": "db"})[1]["access_token"]
         latencies: list[float] = []
@@ -149,12 +190,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--apps", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--wrk", action="store_true", help="drive the load with wrk for 10 s instead")
     args = parser.parse_args()
     memory = memory_per_application()
     ids = prepare(args.apps)
-    result = http_bench(ids, args.clients)
+    result = http_bench(ids, args.clients, args.wrk)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, commit {commit()}")
-    print(f"data: {args.apps} applications fired 'forward' once each, {args.clients} client threads, "
+    client = "wrk, 1 thread, 8 connections, 10 s" if args.wrk else f"{args.clients} Python client threads"
+    print(f"data: {args.apps} applications in acceptance, 'forward' fired once each ({client}), "
           f"gunicorn 2 sync workers, PostgreSQL on localhost")
     print(f"HTTP steps: {result['per_second']:.0f}/s ({result['steps']} in {result['seconds']:.1f} s), "
           f"median {result['median_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, statuses {result['statuses']} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from xhtml2pdf import pisa as xhtml2pdf_pisa  # render imports it lazily; patch the module itself
 import datetime as dt
 import io
 import logging
@@ -344,7 +345,7 @@ def test_pisa_errors_raise(monkeypatch):
         err = 1
         log = [("error", 3, "cannot parse table", "<table>")]
 
-    monkeypatch.setattr(render_mod.pisa, "CreatePDF", lambda *a, **k: Result())
+    monkeypatch.setattr(xhtml2pdf_pisa, "CreatePDF", lambda *a, **k: Result())
     with pytest.raises(PdfRenderError, match="cannot parse table"):
         render_pdf(FORM, form_context())
 
@@ -355,7 +356,7 @@ def test_empty_output_raises(monkeypatch):
         log: list = []
 
     # pisa "succeeds" but writes nothing to dest.
-    monkeypatch.setattr(render_mod.pisa, "CreatePDF", lambda *a, **k: Result())
+    monkeypatch.setattr(xhtml2pdf_pisa, "CreatePDF", lambda *a, **k: Result())
     with pytest.raises(PdfRenderError, match="no PDF"):
         render_pdf(FORM, form_context())
 
@@ -364,7 +365,7 @@ def test_pisa_exception_is_wrapped(monkeypatch):
     def boom(*args, **kwargs):
         raise ValueError("layout exploded")
 
-    monkeypatch.setattr(render_mod.pisa, "CreatePDF", boom)
+    monkeypatch.setattr(xhtml2pdf_pisa, "CreatePDF", boom)
     with pytest.raises(PdfRenderError, match="layout exploded") as info:
         render_pdf(FORM, form_context())
     assert isinstance(info.value.__cause__, ValueError)

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import jinja2
-from xhtml2pdf import pisa
-from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from app.pdf.fonts import FONT_FAMILY, missing_glyphs, register_fonts
 from app.pdf.verify import qr_png_data_uri
@@ -27,7 +25,12 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: read or network fetch is ever legitimate -- and the machines that print
 #: have no network beyond package registries anyway. server() also turns on
 #: the size, depth and time limits.
-RESOURCE_POLICY = ResourceAccessPolicy.server(base_dir=None, allow_remote=False)
+def _resource_policy():
+    """Imported on first render: xhtml2pdf/ReportLab take about half a second to import, which
+    a worker should not pay at start-up."""
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+    return ResourceAccessPolicy.server(base_dir=None, allow_remote=False)
 
 #: xhtml2pdf (0.2.28, context.py) only *warns* when text falls back to a font
 #: that has no glyph for it -- an unknown font-family falls back to Helvetica,
@@ -171,11 +174,13 @@ def html_to_pdf(html: str, *, allow_missing_glyphs: bool = False) -> bytes:
 
     buffer = io.BytesIO()
     try:
+        from xhtml2pdf import pisa
+
         result = pisa.CreatePDF(
             html,
             dest=buffer,
             encoding="utf-8",
-            resource_policy=RESOURCE_POLICY,
+            resource_policy=_resource_policy(),
             raise_exception=True,
         )
     except Exception as exc:

@@ -73,6 +73,8 @@ class YeKuoTong:
                                      ("fines_incident", "menu_access"), ("fines_sanctions", "menu_access")]
                 if assessment and role in assessment.summary:
                     result[role] += [("Fines", "can_summary"), ("fines_summary", "menu_access")]
+                if assessment and role in assessment.unit_view:
+                    result[role] += [("Fines", "can_unit"), ("fines_unit", "menu_access")]
         return result
 
     def register_views(self, appbuilder) -> None:

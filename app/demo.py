@@ -18,6 +18,7 @@ DEMO_USERS = [
     ("metering", "metering", "赵", "装表", "metering_center", "metering-2026"),
     ("auditor", "auditor", "陈", "审核", "marketing", "auditor-2026"),
     ("admin", "admin", "系统", "管理员", "service_center", "admin-2026"),
+    ("head", "unit_head", "周", "所长", "service_center", "head-2026"),
 ]
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超"]
@@ -29,7 +30,7 @@ def _users(sm, core) -> list[str]:
     lines = []
     units = {u.code: u for u in core.db.session.scalars(select(core.orm["unit"]))}
     for username, role, family, given, unit, password in DEMO_USERS:
-        if sm.find_user(username=username):
+        if sm.find_user(username=username) or role not in core.model.roles:
             continue
         user = sm.add_user(username, given, family, f"{username}@example.cn", sm.find_role(role),
                            password=password)

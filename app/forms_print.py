@@ -406,6 +406,9 @@ class Printing:
         #: hook(printing, session, row, form_key, recorder) -> dict merged into the context.
         #: Wrap shown rows with :meth:`rows_of` so their values enter the print's fingerprint.
         self.context_hooks: list = []
+        #: Other printed documents (考核通知单, 月度考核汇总表) verify through the same page:
+        #: verifier(session, code) -> VerifyResult | None.
+        self.extra_verifiers: list = []
 
     # ------------------------------------------------------------------ model
     @property
@@ -414,7 +417,8 @@ class Printing:
 
     @property
     def forms(self) -> dict:
-        return self.model.forms
+        """The forms printed for one application (others are printed from the fines ledger)."""
+        return {k: f for k, f in self.model.forms.items() if f.scope == "application"}
 
     @property
     def entity_key(self) -> str:
@@ -738,6 +742,10 @@ class Printing:
     def verify(self, session, code: str) -> VerifyResult:
         record = self.find(session, code)
         if record is None:
+            for verifier in self.extra_verifiers:
+                result = verifier(session, code)
+                if result is not None:
+                    return result
             return VerifyResult(found=False)
         row = session.get(self.core.orm[self.entity_key], record.application_id)
         at = record.printed_at if record.printed_at.tzinfo else record.printed_at.replace(tzinfo=dt.timezone.utc)

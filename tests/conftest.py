@@ -10,7 +10,7 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI") == "true"
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORDS = {"clerk": "clerk-2026", "manager": "manager-2026", "metering": "metering-2026",
-             "auditor": "auditor-2026", "admin": "admin-2026"}
+             "auditor": "auditor-2026", "admin": "admin-2026", "head": "head-2026"}
 
 
 def reset_postgres(url: str) -> None:

@@ -227,11 +227,13 @@ def test_incident_bad_input_changes_nothing(app, month):
 
 
 ROLE_SCREENS = {"/fines/pending/": "decide", "/fines/incident/": "decide", "/fines/sanctions/": "decide",
-                "/fines/summary/": "summary", "/fines/summary.csv": "summary", "/fines/mine/": None}
+                "/fines/summary/": "summary", "/fines/summary.csv": "summary", "/fines/mine/": None,
+                "/fines/unit/": "unit_view"}
 
 
 @pytest.mark.parametrize("user,role", [("clerk", "clerk"), ("manager", "customer_manager"),
-                                       ("metering", "metering"), ("auditor", "auditor"), ("admin", "admin")])
+                                       ("metering", "metering"), ("auditor", "auditor"), ("admin", "admin"),
+                                       ("head", "unit_head")])
 def test_role_matrix_for_assessment_screens(app, login, user, role):
     from test_roles import MODEL
 
@@ -253,3 +255,71 @@ def test_monthly_summary_and_csv(app, login, month):
     assert "月度考核汇总" in html and "客户服务中心" in html
     csv_text = client.get(f"/fines/summary.csv?month={MONTH}").get_data(as_text=True)
     assert "A10" in csv_text and "A13" in csv_text
+
+
+def test_fine_notice_and_summary_print_and_verify(app, login, month):
+    from pypdf import PdfReader
+    import io
+
+    fines = {f.rule_id: f for f in fines_of(app, month.values())}
+    with app.app_context():
+        core = app.extensions["yekuotong"]
+        auditor = app.appbuilder.sm.find_user(username="auditor")
+        if core.db.session.get(FineEntry, fines["A14"].id).status == "proposed":
+            core.ledger.decide(core.db.session, [fines["A14"].id], auditor, "confirm")
+        if core.db.session.get(FineEntry, fines["A12"].id).status == "proposed":
+            core.ledger.decide(core.db.session, [fines["A12"].id], auditor, "confirm")
+    # the fined person prints their own notice; metering may not print a clerk's notice
+    own = login("metering").get(f"/fines/notice/{fines['A14'].id}")
+    assert own.status_code == 200 and own.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(own.data)).pages)
+    assert "考核通知单" in text and "A14" in text and "¥50.00" in text
+    assert login("metering").get(f"/fines/notice/{fines['A12'].id}").status_code == 403
+    assert login("auditor").get(f"/fines/notice/{fines['A12'].id}").status_code == 200
+    refused = login("auditor").get(f"/fines/notice/{fines['A6'].id}")  # still proposed
+    assert refused.status_code == 302
+    summary = login("auditor").get(f"/fines/summary.pdf?month={MONTH}")
+    assert summary.status_code == 200
+    summary_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(summary.data)).pages)
+    assert "月度考核汇总表" in summary_text and "客户服务中心" in summary_text
+    assert login("clerk").get(f"/fines/summary.pdf?month={MONTH}").status_code == 403
+    with app.app_context():
+        from app.fines_print import AssessmentPrint
+
+        core = app.extensions["yekuotong"]
+        code = core.db.session.scalars(select(AssessmentPrint.code).where(
+            AssessmentPrint.fine_id == fines["A14"].id)).first()
+    anonymous = app.test_client()
+    assert "verify-match" in anonymous.get(f"/verify/{code}").get_data(as_text=True)
+    with app.app_context():
+        core = app.extensions["yekuotong"]
+        auditor = app.appbuilder.sm.find_user(username="auditor")
+        core.ledger.reverse(core.db.session, fines["A14"].id, auditor, "核实有误")
+        entry = core.db.session.get(FineEntry, fines["A14"].id)
+        entry.decision_reason = "已更正"  # the printed reason no longer matches
+        core.db.session.commit()
+    assert "verify-changed" in anonymous.get(f"/verify/{code}").get_data(as_text=True)
+
+
+def test_unit_head_sees_the_units_fines(app, login, month):
+    html = login("head").get("/fines/unit/").get_data(as_text=True)
+    assert "A10" in html and "A5 " in html  # the service center itself, and its clerk
+
+
+def test_amounts_are_copied_when_proposed(app, month):
+    """Editing an amount in model.yaml changes later fines only: the row keeps its own amount."""
+    from app.fines import Ledger
+
+    with app.app_context():
+        core = app.extensions["yekuotong"]
+        session = core.db.session
+        before = session.scalars(select(FineEntry).where(FineEntry.rule_id == "A5",
+                                                         FineEntry.application_id == month["A5"])).one()
+        rules = [r.model_copy(update={"amount": Decimal("35")}) if r.id == "A5" else r for r in core.model.fines]
+        edited = Ledger(type("Core", (), {"model": core.model.model_copy(update={"fines": rules}),
+                                           "orm": core.orm, "engine": core.engine})())
+        row = session.get(core.engine.cls, month["A6"])
+        edited._propose(session, edited.rules["A5"], f"test:copy:{row.id}", row, at("2026-03-20T09:00"), {})
+        session.commit()
+        later = session.scalars(select(FineEntry).where(FineEntry.trigger_key == f"test:copy:{row.id}")).one()
+        assert (later.amount, session.get(FineEntry, before.id).amount) == (Decimal("35"), Decimal("20"))

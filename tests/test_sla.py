@@ -171,3 +171,21 @@ def test_application_list_and_page_show_deadlines(app, login):
     assert "报送初审时限" in html
     dashboard = login("auditor").get("/sla/dashboard/")
     assert dashboard.status_code == 200
+
+
+def test_loading_a_year_recomputes_provisional_deadlines(app):
+    """2027 is not in chinesecalendar: its deadlines are provisional until the notice is loaded."""
+    pk = create(app, at("2027-01-28T10:00"))  # Thursday; the test notice makes Sun 01-31 a workday
+    before = timers(app, pk)["plan_reply"]
+    assert before.provisional and local(before.due_at) == "2027-02-03T00:00:00+08:00"
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["calendar", "import", "tests/fixtures/notices/2027_test.csv"])
+    try:
+        assert result.exit_code == 0, result.output
+        after = timers(app, pk)["plan_reply"]
+        assert not after.provisional
+        assert local(after.due_at) == "2027-02-02T00:00:00+08:00"  # 01-29, Sun 01-31, 02-01
+    finally:
+        with app.app_context():
+            core = app.extensions["yekuotong"]
+            core.calendar_service.unload_year(core.db.session, 2027)

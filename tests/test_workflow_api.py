@@ -11,7 +11,7 @@ from app.model.loader import load_file
 MODEL = load_file("model.yaml").model
 WF = MODEL.workflow
 USER_OF = {"clerk": "clerk", "customer_manager": "manager", "metering": "metering", "auditor": "auditor",
-           "admin": "admin"}
+           "admin": "admin", "unit_head": "head"}
 TODAY = dt.date.today().isoformat()
 
 

@@ -70,7 +70,7 @@ def _check_fines(c: Checker) -> None:
     scope = condition_scope(m) if wf.entity in m.entities else None
     ids: list[str] = []
     if m.assessment is not None:
-        for attr in ("decide", "summary"):
+        for attr in ("decide", "summary", "unit_view"):
             for i, role in enumerate(getattr(m.assessment, attr)):
                 if role not in m.roles:
                     c.unknown(("assessment", attr, i), "M203", "role", role, m.roles)

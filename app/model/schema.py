@@ -175,13 +175,16 @@ class FineRule(Strict):
 
 
 class Assessment(Strict):
-    """Who decides fines (confirm, waive, incidents, sanctions) and who sees the monthly summary."""
+    """Who decides fines (confirm, waive, incidents, sanctions), who sees the monthly summary and
+    who sees all fines of their own unit (unit heads)."""
 
     decide: list[str]
     summary: list[str] = []
+    unit_view: list[str] = []
 
 
 class Form(Labelled):
+    scope: Literal["application", "fine", "month"] = "application"
     template: Optional[str] = None
     stage: Optional[str] = None
     roles: list[str]

@@ -18,6 +18,7 @@ from wtforms.validators import ValidationError
 
 from .. import i18n
 from ..fines import FineEntry, FineError, Sanction
+from ..fines_print import Refused, print_pdf
 from ..orm.user import StaffUser
 
 PAGE = 50
@@ -78,7 +79,8 @@ class FinesView(BaseView):
     class_permission_name = "Fines"
     method_permission_name = {"pending": "decide", "decide": "decide", "incident": "decide",
                               "sanctions": "decide", "exam": "decide", "reverse": "decide",
-                              "summary": "summary", "summary_csv": "summary", "mine": "mine"}
+                              "summary": "summary", "summary_csv": "summary", "summary_pdf": "summary",
+                              "mine": "mine", "notice": "mine", "unit": "unit"}
 
     @expose("/pending/")
     @has_access
@@ -181,6 +183,34 @@ class FinesView(BaseView):
                                 .order_by(FineEntry.proposed_at.desc()).limit(500))
         return self.render_template("fines_mine.html", rows=_rows(session, fines), title=_("My fines"))
 
+    @expose("/unit/")
+    @has_access
+    def unit(self):
+        """A unit head's view: fines of the unit itself and of the people in it."""
+        session = _core().db.session
+        unit_id = g.user.unit_id
+        members = select(StaffUser.id).where(StaffUser.unit_id == unit_id)
+        fines = session.scalars(select(FineEntry).where(
+            (FineEntry.target_unit_id == unit_id) | FineEntry.target_user_id.in_(members))
+            .order_by(FineEntry.proposed_at.desc()).limit(1000)) if unit_id else []
+        return self.render_template("fines_mine.html", rows=_rows(session, fines),
+                                    title=_("Fines of my unit"))
+
+    @expose("/notice/<int:fine_id>")
+    @has_access
+    def notice(self, fine_id):
+        return _pdf(lambda user, session: print_pdf(_core(), session, user, "fine", fine_id=fine_id,
+                                                    secret=current_app.config["SECRET_KEY"], base_url=_base()),
+                    url_for(".mine"))
+
+    @expose("/summary.pdf")
+    @has_access
+    def summary_pdf(self):
+        month = _month_arg()
+        return _pdf(lambda user, session: print_pdf(_core(), session, user, "month", month=month,
+                                                    secret=current_app.config["SECRET_KEY"], base_url=_base()),
+                    url_for(".summary", month=month))
+
     @expose("/summary/")
     @has_access
     def summary(self):
@@ -203,6 +233,23 @@ class FinesView(BaseView):
                                  r["confirmed"], r["confirmed_amount"], r["waived"], r["waived_amount"], r["pending"]])
         return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename=assessment-{month}.csv"})
+
+
+def _base() -> str:
+    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+
+
+def _pdf(produce, back: str):
+    session = _core().db.session
+    try:
+        pdf, name = produce(g.user, session)
+    except Refused as exc:
+        session.rollback()
+        flash(str(exc), "danger")
+        return redirect(back) if exc.status == 409 else (Response(str(exc), status=exc.status,
+                                                                  mimetype="text/plain; charset=utf-8"))
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename={name}.pdf"})
 
 
 def _month_arg() -> str:
@@ -255,3 +302,8 @@ def init_views(app, core, appbuilder) -> None:
                         icon="fa-bar-chart", category="assessment")
     appbuilder.add_link("fines_mine", label=i18n.text("我的考核", "My fines"), href="/fines/mine/",
                         icon="fa-user", category="assessment")
+    appbuilder.add_link("fines_unit", label=i18n.text("本单位考核", "Fines of my unit"), href="/fines/unit/",
+                        icon="fa-building", category="assessment")
+    from ..fines_print import init as init_print
+
+    init_print(core)

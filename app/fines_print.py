@@ -74,8 +74,9 @@ def summary_data(session, month: str) -> dict:
     from .views.fines import monthly_summary
 
     data = monthly_summary(session, month)
-    rows = lambda items: [{k: (str(v) if not isinstance(v, (int, str)) else v) for k, v in r.items()}  # noqa: E731
-                          for r in items]
+    def rows(items):
+        return [{k: (f"{v:,.2f}" if k.endswith("amount") else v) for k, v in r.items()} for r in items]
+
     return {"month": month, "people": rows(data["people"]), "units": rows(data["units"])}
 
 

@@ -62,7 +62,7 @@ def _evidence(fine) -> str:
         timer = core.model.timers.get(data["timer"])
         label = i18n.label(timer) if timer else data["timer"]
         return _("%(timer)s overdue (due %(due)s, at stage %(stage)s)", timer=label,
-                 due=str(data.get("due_at") or "")[:16], stage=core.engine.stage_label(data.get("stage")))
+                 due=_due_day(data.get("due_at")), stage=core.engine.stage_label(data.get("stage")))
     if "suspension" in data:
         return _("Suspension: %(reason)s at %(stage)s %(note)s", reason=core.engine._reason_label("suspend", data["reason"]),
                  stage=core.engine.stage_label(data.get("stage")), note=data.get("note") or "")
@@ -71,6 +71,17 @@ def _evidence(fine) -> str:
     if "reverses" in data:
         return _("Correction of #%(id)s: %(reason)s", id=data["reverses"], reason=data.get("reason", ""))
     return ""
+
+
+def _due_day(text) -> str:
+    """Stored deadlines are 00:00 of the next day (UTC): show the last day, in Shanghai."""
+    try:
+        due = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return str(text or "")
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=dt.timezone.utc)
+    return i18n.fmt_date((due - dt.timedelta(microseconds=1)).astimezone(i18n.SHANGHAI).date())
 
 
 class FinesView(BaseView):

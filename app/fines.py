@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from .i18n import SHANGHAI
 from .model import conditions
 from .model.schema import AmountRange
-from .orm.generate import UTCDateTime, now_utc
+from .orm.generate import UTCDateTime, id_in, now_utc
 from .orm.user import StaffUser
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,8 @@ class Ledger:
         history = self.core.orm["workflow_history"]
         result: dict[tuple[int, str], int] = {}
         query = (select(history.application_id, history.user_id, history.roles)
-                 .where(history.application_id.in_(list(app_ids))).order_by(history.id))
+                 .where(id_in(history.application_id, app_ids, session.get_bind().dialect.name))
+                 .order_by(history.id))
         for app_id, user_id, roles in session.execute(query):
             for role in (roles or "").split(","):
                 result.setdefault((app_id, role), user_id)
@@ -171,7 +172,7 @@ class Ledger:
         for timer in timers:
             row = apps[timer.application_id]
             if row.id not in records:
-                records[row.id] = engine.record(row)
+                records[row.id] = _record(engine, row)
             record = dict(records[row.id])
             record[engine.definition.state_field] = timer.stage_at_breach or record[engine.definition.state_field]
             functions = {"timer_overdue": lambda key, a=row.id: (a, key) in late,
@@ -198,7 +199,7 @@ class Ledger:
     def _late_timers(self, session, app_ids: set[int]) -> set[tuple[int, str]]:
         cls = self.core.orm["sla_timer"]
         query = select(cls.application_id, cls.timer).where(
-            cls.application_id.in_(app_ids),
+            id_in(cls.application_id, app_ids, session.get_bind().dialect.name),
             (cls.breach_recorded.is_(True)) | cls.status.in_(("overdue", "met_late")))
         return {(a, t) for a, t in session.execute(query)}
 
@@ -333,6 +334,15 @@ class Ledger:
         text = f"{fine.rule_id} {fine.rule_label} #{fine.id} {action}" + (f"：{reason}" if reason else "")
         engine._history(session, row, auditor, engine.roles_of(auditor), "fine", action, stage, stage, text,
                         record, record)
+
+
+def _record(engine, row) -> dict:
+    """The condition record of a full ORM row or of the sweep's narrow row (absent fields: None)."""
+    record = {name: getattr(row, f"{name}_id" if f.type == "reference" else name, None)
+              for name, f in engine.entity.fields.items()}
+    record.update(number=getattr(row, "number", None), suspended=getattr(row, "suspended", None))
+    record[engine.definition.state_field] = getattr(row, engine.definition.state_field, None)
+    return record
 
 
 class BreachHook:

@@ -139,7 +139,7 @@ def test_non_residential_flow_with_inspection_and_acceptance_loops():
                                      {"description": "标识缺失", "fixed": True}]}
     blocked = decide(app, "pass_inspection", "auditor", data={"hidden_works_qc": "李四"}, collections=defects)
     assert blocked.kinds == ("guard_failed",)
-    assert blocked.failed_conditions == ("all(inspection_defect, fixed is true)",)
+    assert blocked.failed_conditions == ("all(inspection_defect, inspection == completion or fixed is true)",)
     fire(app, "fail_inspection", "auditor", collections=defects)
     assert app["stage"] == "inspection_rectification"
     fire(app, "request_reinspection", "customer_manager")
@@ -147,7 +147,7 @@ def test_non_residential_flow_with_inspection_and_acceptance_loops():
 
     fixed = {"inspection_defect": [{**row, "fixed": True} for row in defects["inspection_defect"]]}
     no_fail = decide(app, "fail_inspection", "auditor", collections=fixed)
-    assert no_fail.failed_conditions == ("count(inspection_defect, fixed is false) > 0",)
+    assert no_fail.failed_conditions == ("count(inspection_defect, inspection != completion and fixed is false) > 0",)
     d = fire(app, "pass_inspection", "auditor", data={"hidden_works_qc": "李四"}, collections=fixed)
     assert dict(d.changes) == {"hidden_works_qc": "李四", "inspection_passed": True}
     assert app["stage"] == "construction" and app["inspection_passed"] is True
@@ -463,7 +463,7 @@ def test_lookups():
     assert [t.trigger for t in WF.transitions_from("intermediate_inspection")] == ["pass_inspection", "fail_inspection"]
     assert set(WF.triggers) == {t.trigger for t in MODEL.workflow.transitions}
     spec = WF.transition("pass_inspection", "intermediate_inspection")
-    assert spec.conditions == ("all(inspection_defect, fixed is true)",) and len(spec.compiled) == 1
+    assert spec.conditions == ("all(inspection_defect, inspection == completion or fixed is true)",) and len(spec.compiled) == 1
     assert dict(spec.set) == {"inspection_passed": True}
     assert spec.collections == ("inspection_defect",) and spec.functions == ()
     forward = WF.transition("forward", "acceptance")

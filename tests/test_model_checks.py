@@ -105,6 +105,9 @@ CASES: dict[str, list[tuple[str, int, int | None]]] = {
     "M211_unknown_document_kind.yaml": [("M211", 31, 30)],
     "M212_duplicate_reason.yaml": [("M212", 29, 15)],
     "M213_owner_not_user.yaml": [("M213", 36, 16)],            # owner_field names a boolean
+    "M214_duplicate_trigger.yaml": [("M214", 42, 17)],
+    "M215_reserved_trigger.yaml": [("M215", 41, 17)],
+    "M216_protected_field.yaml": [("M216", 41, 110), ("M204", 41, 111)],
     # timers, fines, forms
     "M301_timers_without_workflow.yaml": [("M301", 2, 1)],       # no workflow line: the document
     "M302_event_two_kinds.yaml": [("M302", 29, 12)],

@@ -8,9 +8,10 @@ from .problems import Msg, N_, Problem
 
 
 def transition_sources(transition, stages) -> list[str]:
-    if transition.source == "*":
+    sources = [transition.source] if isinstance(transition.source, str) else list(transition.source)
+    if "*" in sources:  # every non-terminal stage, also when "*" stands inside a list
         return [key for key, stage in stages.items() if not stage.terminal]
-    return [transition.source] if isinstance(transition.source, str) else list(transition.source)
+    return sources
 
 
 def condition_scope(model, extra_functions: dict | None = None):
@@ -90,8 +91,25 @@ def check_workflow(c: Checker) -> None:
                 c.unknown(base + ("stages", key, "fields", i), "M204", "field", name, fields)
     scope = condition_scope(m) if entity else None
     out: dict[str, set[str]] = {k: set() for k in wf.stages}
+    declared: set[tuple[str, str]] = set()
+    # Names the state machine (or suspend/resume/cancel) already uses on the application.
+    reserved = {"state", "trigger", "may_trigger", "suspend", "resume", "cancel"} | {f"is_{k}" for k in wf.stages}
     for i, t in enumerate(wf.transitions):
         path = base + ("transitions", i)
+        if t.trigger in reserved or t.trigger.startswith(("may_", "to_")):
+            c.report(path + ("trigger",), "M215", N_("'{name}' cannot be a trigger name"),
+                     N_("the workflow engine uses it; choose another, e.g. '{name}_step'"), name=t.trigger)
+        for src in transition_sources(t, wf.stages):
+            if (t.trigger, src) in declared:
+                c.report(path + ("trigger",), "M214", N_("trigger '{name}' is declared twice from stage '{stage}'"),
+                         N_("give the second transition another trigger, or merge their conditions"),
+                         name=t.trigger, stage=src)
+            declared.add((t.trigger, src))
+        protected = WORKFLOW_COLUMNS | {wf.state_field}
+        for j, name in enumerate(list(t.fields) + list(t.set)):
+            if name in protected:
+                c.report(path + ("fields",), "M216", N_("'{name}' is kept by the workflow engine"),
+                         N_("remove it from the transition's fields and set values"), name=name)
         sources = [t.source] if isinstance(t.source, str) else t.source
         for j, src in enumerate(sources):
             if src != "*" and src not in wf.stages:

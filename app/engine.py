@@ -115,12 +115,18 @@ class Engine:
         return funcs
 
     def documents_complete(self, session, row) -> bool:
+        """Every document the customer type requires has a received row (two columns read)."""
         docs = self.definition.documents
         if docs is None:
             return True
         needed = set(docs.by_customer_type.get(getattr(row, "customer_type", None) or "", []))
-        rows = self.collections(session, row, [docs.entity])[docs.entity]
-        have = {r[docs.kind_field] for r in rows if r.get(docs.received_field)}
+        if not needed:
+            return True
+        cls = self.core.orm[docs.entity]
+        link = next(n for n, f in self.model.entities[docs.entity].fields.items()
+                    if f.type == "reference" and f.to == self.definition.entity)
+        have = set(session.scalars(select(getattr(cls, docs.kind_field)).where(
+            getattr(cls, f"{link}_id") == row.id, getattr(cls, docs.received_field).is_(True))))
         return needed <= have
 
     def context(self, session, row, roles: set[str], specs=None) -> dict:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import random
-import subprocess
 import sys
 import timeit
 from datetime import date, timedelta
@@ -13,6 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable as `python bench/bench_calendar.py` from anywhere
+from bench.common import print_header  # noqa: E402
 
 from app.workflow.calendar import WorkCalendar  # noqa: E402
 
@@ -22,20 +20,8 @@ BUILD_REPEAT = 5
 SEED = 20260101
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                             capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        return "(git not installed)"
-    return out.stdout.strip() if out.returncode == 0 else "(no commit yet)"
-
-
 def main() -> None:
-    print(f"machine: {platform.platform()} / {platform.machine()} / {platform.processor() or '?'}; "
-          f"nproc={os.cpu_count()}")
-    print(f"python:  {sys.version.split()[0]} ({platform.python_implementation()})")
-    print(f"commit:  {git_commit()}")
+    print_header()
 
     # Construction: first call includes importing chinesecalendar/holidays, later ones do not.
     t_first = timeit.timeit(WorkCalendar.from_chinesecalendar, number=1)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -15,6 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable as `python bench/bench_pdf.py` from anywhere
+from bench.common import print_header  # noqa: E402
 
 RUNS = 10
 TARGET_MS = 500
@@ -75,20 +73,8 @@ def context(appendices: int) -> dict:
     return ctx
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                             capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        return "(git not installed)"
-    return out.stdout.strip() if out.returncode == 0 else "(no commit yet)"
-
-
 def main() -> None:
-    print(f"machine: {platform.platform()} / {platform.machine()} / {platform.processor() or '?'}; "
-          f"nproc={os.cpu_count()}")
-    print(f"python:  {sys.version.split()[0]} ({platform.python_implementation()})")
-    print(f"commit:  {git_commit()}")
+    print_header()
 
     # Cold start: importing xhtml2pdf/ReportLab and parsing the 5 MB font file
     # happen once per worker process, so they are reported apart.

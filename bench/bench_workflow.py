@@ -26,8 +26,9 @@ PORT = 8091
 
 
 def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    return out.stdout.strip() or "no-commit"
+    from bench.common import git_commit
+
+    return git_commit()
 
 
 def prepare(apps: int) -> list[int]:

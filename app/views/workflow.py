@@ -63,7 +63,7 @@ def history_rows(row) -> list[dict]:
     rows = []
     for h in eng.history(_session(), row):
         changes = json.loads(h.changes) if h.changes else {}
-        labels = {k: i18n.label(eng.entity.fields[k]) if k in eng.entity.fields else k for k in changes}
+        labels = {k: i18n.label(eng.entity.fields[k]) if k in eng.entity.fields else _column_label(k) for k in changes}
         rows.append({"at": i18n.fmt_datetime(h.at), "user": h.user_name, "unit": h.unit_name,
                      "roles": "、".join(str(i18n.label(eng.model.roles[r])) for r in h.roles.split(",")
                                        if r in eng.model.roles),
@@ -73,9 +73,17 @@ def history_rows(row) -> list[dict]:
     return rows
 
 
+def _column_label(name: str):
+    """Labels of the columns the engine keeps itself (not fields of the model)."""
+    return {"suspended": i18n.text("流程中止", "Suspended"), "number": i18n.text("申请编号", "Application no.")
+            }.get(name, name)
+
+
 def _display(name: str, value):
     """A recorded value as the user knows it: names for references, labels for choices."""
     spec = engine().entity.fields.get(name)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     if value is None or spec is None:
         return "" if value is None else value
     if spec.type == "reference":

@@ -238,7 +238,7 @@ class Engine:
         stage = getattr(row, self.definition.state_field)
         if trigger in PSEUDO:
             return self._pseudo(session, row, trigger, user, roles, data, comment, at)
-        spec = self._spec(trigger, stage)
+        spec = self.spec_for(trigger, stage)
         try:
             typed = self.coerce(session, data, spec.fields if spec else ())
         except DataError as exc:
@@ -256,14 +256,14 @@ class Engine:
             attr = f"{name}_id" if self.entity.fields[name].type == "reference" else name
             setattr(row, attr, value)
         setattr(row, self.definition.state_field, decision.dest)
-        self._history(session, row, user, roles, "transition", trigger, stage, decision.dest, comment,
+        self.add_history(session, row, user, roles, "transition", trigger, stage, decision.dest, comment,
                       before, self.record(row), at)
         for hook in self.timer_hooks:
             hook(session, row, trigger=trigger, source=stage, dest=decision.dest, at=at)
         session.flush()
         return Outcome(200, _("Done: %(label)s.", label=self.label(spec)), decision.dest)
 
-    def _spec(self, trigger: str, stage: str):
+    def spec_for(self, trigger: str, stage: str):
         try:
             return self.wf.transition(trigger, stage)
         except KeyError:
@@ -303,7 +303,7 @@ class Engine:
             message += " " + _("Conditions not met: %(list)s", list="；".join(failed))
         return Outcome(422, message, stage, errors, failed)
 
-    def _history(self, session, row, user, roles, kind, trigger, source, dest, comment, before, after, at=None):
+    def add_history(self, session, row, user, roles, kind, trigger, source, dest, comment, before, after, at=None):
         changes = {k: [_json_value(before.get(k)), _json_value(v)] for k, v in after.items()
                    if before.get(k) != v and k != self.definition.state_field}
         unit = getattr(user, "unit", None)
@@ -353,14 +353,14 @@ class Engine:
                 message = _("The application is cancelled.")
             row.suspended, row.suspended_from = False, None
             setattr(row, self.definition.state_field, dest)
-        text = " ".join(x for x in (self._reason_label(trigger, reason), comment) if x) or None
-        self._history(session, row, user, roles, trigger, trigger, stage, dest, text, before, self.record(row), at)
+        text = " ".join(x for x in (self.reason_label(trigger, reason), comment) if x) or None
+        self.add_history(session, row, user, roles, trigger, trigger, stage, dest, text, before, self.record(row), at)
         for hook in self.timer_hooks:
             hook(session, row, trigger=trigger, source=stage, dest=dest, at=at)
         session.flush()
         return Outcome(200, message, dest)
 
-    def _reason_label(self, trigger: str, reason: str | None) -> str:
+    def reason_label(self, trigger: str, reason: str | None) -> str:
         reasons = self.wf.cancellation_reasons if trigger == wm.CANCEL else self.wf.suspension_reasons
         for r in reasons:
             if r.key == reason:

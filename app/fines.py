@@ -299,7 +299,7 @@ class Ledger:
             if action == "confirm" and fine.sanction and fine.target_user_id:
                 session.add(Sanction(user_id=fine.target_user_id, kind=fine.sanction, fine_id=fine.id,
                                      since=now.astimezone(SHANGHAI).date()))
-            self._history(session, fine, auditor, action, reason)
+            self.add_history(session, fine, auditor, action, reason)
         session.commit()
         return len(fines)
 
@@ -320,11 +320,11 @@ class Ledger:
         if self._insert(session, [values]) != 1:
             raise FineError(_("This fine was already corrected."))
         entry = session.scalars(select(FineEntry).where(FineEntry.trigger_key == f"reversal:{fine.id}")).one()
-        self._history(session, entry, auditor, "reverse", reason)
+        self.add_history(session, entry, auditor, "reverse", reason)
         session.commit()
         return entry
 
-    def _history(self, session, fine, auditor, action: str, reason: str | None) -> None:
+    def add_history(self, session, fine, auditor, action: str, reason: str | None) -> None:
         if fine.application_id is None:
             return
         engine = self.core.engine
@@ -332,7 +332,7 @@ class Ledger:
         stage = getattr(row, engine.definition.state_field)
         record = engine.record(row)
         text = f"{fine.rule_id} {fine.rule_label} #{fine.id} {action}" + (f"：{reason}" if reason else "")
-        engine._history(session, row, auditor, engine.roles_of(auditor), "fine", action, stage, stage, text,
+        engine.add_history(session, row, auditor, engine.roles_of(auditor), "fine", action, stage, stage, text,
                         record, record)
 
 

@@ -123,7 +123,7 @@ def print_pdf(core, session, user, scope: str, *, fine_id: int | None = None, mo
         row = session.get(engine.cls, fine.application_id)
         stage = getattr(row, engine.definition.state_field)
         record_now = engine.record(row)
-        engine._history(session, row, user, engine.roles_of(user), "print", "print", stage, stage,
+        engine.add_history(session, row, user, engine.roles_of(user), "print", "print", stage, stage,
                         f"{form.label_zh} #{fine.id}", record_now, record_now)
     session.commit()
     return pdf, name

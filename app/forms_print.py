@@ -693,7 +693,7 @@ class Printing:
             engine = self.core.engine
             stage = getattr(row, engine.definition.state_field)
             snapshot = engine.record(row)
-            engine._history(session, row, user, engine.roles_of(user), PRINT_KIND, PRINT_KIND, stage, stage,
+            engine.add_history(session, row, user, engine.roles_of(user), PRINT_KIND, PRINT_KIND, stage, stage,
                             self.forms[key].label_zh, snapshot, snapshot)
             session.commit()
         except Exception:

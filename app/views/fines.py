@@ -64,7 +64,7 @@ def _evidence(fine) -> str:
         return _("%(timer)s overdue (due %(due)s, at stage %(stage)s)", timer=label,
                  due=_due_day(data.get("due_at")), stage=core.engine.stage_label(data.get("stage")))
     if "suspension" in data:
-        return _("Suspension: %(reason)s at %(stage)s %(note)s", reason=core.engine._reason_label("suspend", data["reason"]),
+        return _("Suspension: %(reason)s at %(stage)s %(note)s", reason=core.engine.reason_label("suspend", data["reason"]),
                  stage=core.engine.stage_label(data.get("stage")), note=data.get("note") or "")
     if "incident" in data:
         return _("Incident: %(text)s", text=data.get("description", ""))

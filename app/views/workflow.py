@@ -103,7 +103,7 @@ def step_label(trigger: str, source: str | None) -> str:
              "print": _("Print")}
     if trigger in names:
         return names[trigger]
-    spec = eng._spec(trigger, source) if source else None
+    spec = eng.spec_for(trigger, source) if source else None
     return eng.label(spec) if spec else trigger
 
 

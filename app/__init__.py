@@ -29,9 +29,9 @@ def _secret_key(app: Flask) -> None:
 
 
 def _load_model(app: Flask):
-    from .model.loader import load_file
-    from .model.problems import ModelError
-    from .translate import model_gettext
+    from app.model.loader import load_file
+    from app.model.problems import ModelError
+    from app.i18n import model_gettext
 
     try:
         return load_file(app.config["MODEL_PATH"])
@@ -43,24 +43,19 @@ def _load_model(app: Flask):
         raise SystemExit(1) from None
 
 
-def _init_optional(module: str, hook: str, app, core, appbuilder) -> None:
-    """Feature modules (calendar, printing, SLA timers, fines) plug in with one init call."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(f"{__name__}.{module}") is None:
-        return
-    getattr(importlib.import_module(f"{__name__}.{module}"), hook)(app, core, appbuilder)
-
-
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the application; refuses to start on an invalid model or a missing secret."""
+    """Build the application; refuses to start on an invalid model or a missing secret.
+
+    The parts are composed in this order, each handed what it needs: later parts subscribe to the
+    events of earlier ones (a step reaches the deadlines before the assessment ledger).
+    """
     from flask_appbuilder import AppBuilder
     from flask_appbuilder.models.sqla.base import SQLA
+    from flask_wtf.csrf import generate_csrf
 
-    from . import cli
-    from .core import YeKuoTong
-    from .security.roles import role_permissions
+    from app import assessment, cases, cli, deadlines, generated, portal, printing
+    from app.core import YeKuoTong
+    from app.security.roles import role_permissions, screen_permissions
 
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.dirname(__file__)), "instance"))
     app.config.from_object("config")
@@ -70,19 +65,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
     loaded = _load_model(app)
-    core = YeKuoTong(app, loaded)
-    app.config["FAB_ROLES"] = role_permissions(loaded.model, core.extra_role_permissions())
+    core = YeKuoTong(app, loaded)  # generated classes, the step engine, the to-do queue
+    app.config["FAB_ROLES"] = role_permissions(loaded.model, screen_permissions(loaded.model))
     app.config["APP_NAME"] = loaded.model.app.name_zh
     db = SQLA(app)
     core.db = db
     with app.app_context():
         appbuilder = AppBuilder(app, db.session)
-        core.register_views(appbuilder)
-        for module, hook in (("calendar_db", "init_calendar"), ("forms_print", "init_printing"),
-                             ("sla", "init_sla"), ("fines", "init_fines")):
-            _init_optional(module, hook, app, core, appbuilder)
-    from flask_wtf.csrf import generate_csrf
-
+        portal.init_app(app, core, appbuilder)          # 我的待办 menu, workbench templates
+        view_bases = cases.init_app(app, core, appbuilder)  # workflow API; the case page for its entity
+        generated.init_app(app, core, appbuilder, view_bases)  # a screen and an API per entity
+        printing.init_app(app, core, appbuilder)        # printed forms, verification
+        deadlines.init_app(app, core, appbuilder)       # calendar, timers: first receiver of step_taken
+        assessment.init_app(app, core, appbuilder)      # fines: after deadlines, receives breaches
     app.jinja_env.globals["csrf_token"] = generate_csrf
     cli.init_app(app)
     return app

@@ -7,7 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .translate import model_gettext
+from app.i18n import model_gettext
 
 model_cli = AppGroup("model", help="Check the model file and apply it to the database.")
 demo_cli = AppGroup("demo", help="Demo users and applications.")
@@ -29,8 +29,8 @@ def summary(model) -> str:
 @click.argument("path", required=False)
 def check_command(path: str | None) -> None:
     """Print every problem of PATH (default: MODEL_PATH) as FILE:LINE:COL: error CODE: message."""
-    from .model.loader import load_file
-    from .model.problems import ModelError
+    from app.model.loader import load_file
+    from app.model.problems import ModelError
 
     path = path or current_app.config["MODEL_PATH"]
     try:
@@ -48,7 +48,7 @@ def check_command(path: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Show the changes without making them.")
 def apply_command(force: bool, dry_run: bool) -> None:
     """Create or upgrade the database to the model; refuses to lose data unless --force."""
-    from .setup import apply_model
+    from app.database.apply import apply_model
 
     result = apply_model(force=force, dry_run=dry_run)
     gettext = _gettext()
@@ -67,7 +67,7 @@ def apply_command(force: bool, dry_run: bool) -> None:
 @demo_cli.command("load")
 def demo_load_command() -> None:
     """Create demo users (one per role) and demo applications, once."""
-    from .demo import load_demo
+    from app.demo import load_demo
 
     for line in load_demo():
         click.echo(line)

@@ -8,8 +8,8 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import func, select
 
-from .i18n import SHANGHAI
-from .validators import id_card_with_check_digit
+from app.i18n import SHANGHAI
+from app.model.formats import id_card_with_check_digit
 
 # username, role, family name, given name, unit code, password (also in README.md)
 DEMO_USERS = [
@@ -56,7 +56,7 @@ def _path(engine, target: str, engineering: bool, record: dict) -> list | None:
     other guards are met by the data the demo prepares."""
     from collections import deque
 
-    from .model import conditions
+    from app.model import conditions
 
     tracked = {k for spec in engine.wf.transitions for k in spec.set}
     start = (engine.wf.initial_stage, ())
@@ -201,7 +201,7 @@ def load_demo() -> list[str]:
                                        "客户要求暂缓", at=clock())
             assert outcome.ok, outcome.message
         total += 1
-    sla = getattr(core, "sla", None)
+    sla = core.sla
     breaches = sla.sweep(session, now) if sla is not None else 0
     lines.append(f"Demo applications created: {total}, over {len(stages)} stages; {breaches} deadline(s) overdue.")
     return lines

@@ -1,10 +1,12 @@
-"""Bilingual labels from the model, and how dates, money and times are shown."""
+"""Bilingual labels from the model, how dates, money and times are shown, and gettext outside a request."""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Callable
 from zoneinfo import ZoneInfo
 
+from babel.support import NullTranslations, Translations
 from flask import has_request_context
 from flask_babel import LazyString, get_locale
 
@@ -45,3 +47,13 @@ def fmt_money(value) -> str:
     if value is None:
         return ""
     return f"¥{Decimal(value):,.2f}"
+
+
+def model_gettext(locale: str, directory: str) -> Callable[[str], str]:
+    """gettext for `locale` from our compiled catalogue, outside a request (model check, CLI);
+    English text if none is compiled."""
+    directory = directory.split(";")[-1]
+    translations = Translations.load(directory, [locale])
+    if isinstance(translations, NullTranslations) and not isinstance(translations, Translations):
+        return lambda s: s
+    return translations.gettext

@@ -57,8 +57,9 @@ def main() -> None:
 
     from app import create_app
     from app.demo import load_demo
-    from app.forms_print import Recorder, count_pages
-    from app.setup import apply_model
+    from app.printing.forms import count_pages
+    from app.printing.values import Recorder
+    from app.database.apply import apply_model
 
     tmp = tempfile.mkdtemp(prefix="ykt-bench-forms-")
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",

@@ -1,4 +1,4 @@
-"""Benchmark for app.pdf.render_pdf: median time and size of a one-page and a three-page form."""
+"""Benchmark for app.printing.render.render_pdf: median time and size of a one-page and a three-page form."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ FORM = """{% extends "base.html" %}
 
 
 def context(appendices: int) -> dict:
-    from app.pdf.verify import make_code
+    from app.printing.verify import make_code
 
     ctx = {
         "application_no": "YK2026110001",
@@ -79,8 +79,8 @@ def main() -> None:
     # Cold start: importing xhtml2pdf/ReportLab and parsing the 5 MB font file
     # happen once per worker process, so they are reported apart.
     t0 = time.perf_counter()
-    from app.pdf.fonts import register_fonts
-    from app.pdf.render import render_pdf
+    from app.printing.fonts import register_fonts
+    from app.printing.render import render_pdf
     from pypdf import PdfReader
     import xhtml2pdf
     import reportlab

@@ -32,8 +32,8 @@ def main() -> None:
     url = _ensure_db(URL)
     reset_postgres(url)
     app = make_app(url)
-    from app.setup import apply_model
-    from app.views.fines import monthly_summary
+    from app.database.apply import apply_model
+    from app.assessment.views import monthly_summary
 
     with app.app_context():
         apply_model()

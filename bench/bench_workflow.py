@@ -38,7 +38,7 @@ def prepare(apps: int) -> list[int]:
     reset_postgres(url)
     app = make_app(url)
     from app.demo import load_demo
-    from app.setup import apply_model
+    from app.database.apply import apply_model
 
     with app.app_context():
         apply_model()

@@ -76,7 +76,7 @@ def backend(request):
 def app(backend, tmp_path_factory):
     """An app with the default model applied and the demo users and applications loaded."""
     from app.demo import load_demo
-    from app.setup import apply_model
+    from app.database.apply import apply_model
 
     application = make_app(database_url(backend, tmp_path_factory))
     with application.app_context():

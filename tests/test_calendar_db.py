@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.calendar_db import (CalendarDay, CalendarError, CalendarService, CalendarYear, ensure_seeded,
-                             seed_after_apply, seed_from_package, workdays_in_year)
-from app.translate import model_gettext
+from app.deadlines.calendar_seed import seed_from_package
+from app.deadlines.calendar_store import CalendarService, ensure_seeded, seed_after_apply, workdays_in_year
+from app.deadlines.calendar_tables import CalendarDay, CalendarError, CalendarYear
+from app.i18n import model_gettext
 
 D = dt.date
 NOTICES = Path(__file__).parent / "fixtures" / "notices"

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from app.fines import FineEntry, FineError, Sanction
+from app.assessment.ledger import FineEntry, FineError, Sanction
 from test_sla import at, create, fire
 
 MONTH = "2026-03"
@@ -284,7 +284,7 @@ def test_fine_notice_and_summary_print_and_verify(app, login, month):
     assert "月度考核汇总表" in summary_text and "客户服务中心" in summary_text
     assert login("clerk").get(f"/fines/summary.pdf?month={MONTH}").status_code == 403
     with app.app_context():
-        from app.fines_print import AssessmentPrint
+        from app.assessment.printing import AssessmentPrint
 
         core = app.extensions["yekuotong"]
         code = core.db.session.scalars(select(AssessmentPrint.code).where(
@@ -308,7 +308,7 @@ def test_unit_head_sees_the_units_fines(app, login, month):
 
 def test_amounts_are_copied_when_proposed(app, month):
     """Editing an amount in model.yaml changes later fines only: the row keeps its own amount."""
-    from app.fines import Ledger
+    from app.assessment.ledger import Ledger
 
     with app.app_context():
         core = app.extensions["yekuotong"]

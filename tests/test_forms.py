@@ -5,7 +5,7 @@ import re
 
 from sqlalchemy import func, select
 
-from app.validators import id_card_with_check_digit
+from app.model.formats import id_card_with_check_digit
 
 GOOD_ID = id_card_with_check_digit("41152619900101123")
 

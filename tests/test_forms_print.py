@@ -13,7 +13,9 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from app.forms_print import Layout, count_pages, display, layout, placed_fields, reached
+from app.printing.forms import count_pages
+from app.printing.layout import Layout, layout, placed_fields, reached
+from app.printing.values import display
 from app.model.loader import load_file
 
 MODEL = load_file("model.yaml").model
@@ -271,8 +273,8 @@ def test_signed_out_user_is_sent_to_login(app, archived):
 
 
 def test_render_error_is_logged_409_and_nothing_recorded(app, login, archived, monkeypatch, caplog):
-    from app.pdf import render
-    from app.pdf.render import PdfRenderError
+    from app.printing import render
+    from app.printing.render import PdfRenderError
 
     def broken(html, **kwargs):
         raise PdfRenderError("xhtml2pdf reported 1 error(s): boom")

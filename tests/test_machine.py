@@ -477,8 +477,9 @@ def test_http_status_of_every_kind():
         "unknown_reason": 422}
 
 
-def test_module_is_pure():
-    tree = ast.parse((ROOT / "app/workflow/machine.py").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("module", ["machine", "decision", "diagram"])
+def test_module_is_pure(module):
+    tree = ast.parse((ROOT / f"app/workflow/{module}.py").read_text(encoding="utf-8"))
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not {n for n in names if n.split(".")[0] in ("flask", "sqlalchemy", "flask_appbuilder")}

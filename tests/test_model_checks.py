@@ -166,7 +166,7 @@ def test_every_fixture_is_in_the_table():
 
 def test_every_error_code_has_a_fixture():
     emitted = set()
-    for module in ("loader", "checks", "checks_workflow", "checks_rules"):
+    for module in ("loader", "checks", "checker", "checks_workflow", "checks_rules"):
         source = (ROOT / "app" / "model" / f"{module}.py").read_text(encoding="utf-8")
         emitted |= set(re.findall(r'"(M\d{3})"', source))
     covered = {code for expected in CASES.values() for code, _, _ in expected}
@@ -176,7 +176,7 @@ def test_every_error_code_has_a_fixture():
 
 def test_every_problem_renders_in_chinese():
     """The CLI translates messages: no translated template may lose or rename a placeholder."""
-    from app.translate import model_gettext
+    from app.i18n import model_gettext
 
     gettext = model_gettext("zh", str(ROOT / "translations"))
     for name in CASES:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from app.workflow.calendar import WorkCalendar
-from app.workflow.notice import Notice, NoticeError, Problem, parse_notice
+from app.workflow.notice import Notice, NoticeError, NoticeProblem, parse_notice
 
 VALID_CSV = """\
 # year: 2027
@@ -31,13 +31,13 @@ workdays:
 """
 
 
-def problems_of(text: str, fmt: str | None = None) -> list[Problem]:
+def problems_of(text: str, fmt: str | None = None) -> list[NoticeProblem]:
     with pytest.raises(NoticeError) as info:
         parse_notice(text, fmt)
     return info.value.problems
 
 
-def codes(problems: list[Problem]) -> list[tuple[int | None, str]]:
+def codes(problems: list[NoticeProblem]) -> list[tuple[int | None, str]]:
     return [(p.line, p.code) for p in problems]
 
 

@@ -1,4 +1,4 @@
-"""Tests for app.pdf: embedded Chinese font, render errors, QR footer, verification codes."""
+"""Tests for app.printing (render, fonts, verify): embedded Chinese font, render errors, QR footer, verification codes."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import segno
 from PIL import Image
 from pypdf import PdfReader
 
-from app.pdf import render as render_mod
-from app.pdf.fonts import FONT_FAMILY, FONT_SHA256, font_path, missing_glyphs, register_fonts
-from app.pdf.render import PdfRenderError, pack_fields, render_pdf
-from app.pdf.verify import (
+from app.printing import render as render_mod
+from app.printing.fonts import FONT_FAMILY, FONT_SHA256, font_path, missing_glyphs, register_fonts
+from app.printing.render import PdfRenderError, pack_fields, render_pdf
+from app.printing.verify import (
     CODE_LENGTH,
     canonical_json,
     check_code,
@@ -322,7 +322,7 @@ def test_missing_glyph_refused_unless_allowed(caplog):
     ctx = form_context(customer=[("客户名称", "刘䶮")])
     with pytest.raises(PdfRenderError, match="U\\+4DAE"):
         render_pdf(FORM, ctx)
-    with caplog.at_level(logging.WARNING, logger="app.pdf.render"):
+    with caplog.at_level(logging.WARNING, logger="app.printing.render"):
         pdf = render_pdf(FORM, ctx, allow_missing_glyphs=True)
     assert pdf.startswith(b"%PDF-")
     assert "U+4DAE" in caplog.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.model.loader import load_file
-from app.orm.generate import class_name
+from app.model.naming import class_name
 
 MODEL = load_file("model.yaml").model
 USERS = {"clerk": "clerk", "customer_manager": "manager", "metering": "metering",

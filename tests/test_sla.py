@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from app import events
+
 SH = ZoneInfo("Asia/Shanghai")
 
 
@@ -47,7 +49,7 @@ def timers(app, pk: int) -> dict:
 
 
 def local(value: dt.datetime | None) -> str | None:
-    from app.sla import aware
+    from app.deadlines.timers import aware
 
     return aware(value).astimezone(SH).isoformat() if value else None
 
@@ -93,14 +95,14 @@ def breaches(app):
     seen: list[tuple[int, str]] = []
     lock = threading.Lock()
 
-    def hook(session, timer, row):
+    def hook(_core, *, session, timers, apps):
         with lock:
-            seen.append((row.id, timer.timer))
+            seen.extend((timer.application_id, timer.timer) for timer in timers)
 
-    sla = app.extensions["yekuotong"].sla
-    sla.breach_hooks.append(hook)
+    core = app.extensions["yekuotong"]
+    events.deadlines_breached.connect(hook, sender=core)
     yield seen
-    sla.breach_hooks.remove(hook)
+    events.deadlines_breached.disconnect(hook, sender=core)
 
 
 def test_a_late_step_records_its_breach_once(app, breaches):

@@ -214,7 +214,7 @@ def test_missing_documents_block_forwarding(app, login):
 
 
 def test_history_is_append_only(app, login):
-    from app.orm.workflow_tables import AppendOnlyError
+    from app.generated.workflow_tables import AppendOnlyError
 
     pk = new_application(app, "residential", False)
     ok(step(login, "clerk", pk, "forward"), "initial_review")

@@ -6,6 +6,8 @@ import time
 
 from sqlalchemy import func, select
 
+from app import events
+
 from test_workflow_api import new_application
 
 
@@ -16,10 +18,10 @@ def test_two_concurrent_steps_one_wins(app):
     results: dict[str, object] = {}
     barrier = threading.Barrier(2)
 
-    def slow_hook(session, row, **_):  # hold the transaction open so the other request must wait
+    def slow_hook(_core, **_):  # hold the transaction open so the other request must wait
         time.sleep(0.4)
 
-    engine.timer_hooks.append(slow_hook)
+    events.step_taken.connect(slow_hook, sender=core)
 
     def fire(name: str) -> None:
         with app.app_context():
@@ -36,7 +38,7 @@ def test_two_concurrent_steps_one_wins(app):
         for t in threads:
             t.join(30)
     finally:
-        engine.timer_hooks.remove(slow_hook)
+        events.step_taken.disconnect(slow_hook, sender=core)
     statuses = sorted(r.status for r in results.values())
     assert statuses == [200, 409], {k: (v.status, v.message) for k, v in results.items()}
     loser = next(r for r in results.values() if r.status == 409)

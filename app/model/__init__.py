@@ -1,1 +1,1 @@
-"""The declarative business model: schema, loader with line numbers, and checks."""
+"""The declarative business model: schema, loader with line numbers, checks and the condition language."""

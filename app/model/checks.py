@@ -1,10 +1,11 @@
 """Cross-reference checks of a shape-valid model; every problem is reported, none stops the rest."""
 from __future__ import annotations
 
-import difflib
 from decimal import Decimal, InvalidOperation
-from typing import Iterable
 
+from .checker import WORKFLOW_COLUMNS, Checker  # WORKFLOW_COLUMNS lives in checker; re-exported here
+from .checks_rules import check_rules
+from .checks_workflow import check_workflow
 from .problems import N_, Problem
 from .schema import Model
 
@@ -16,26 +17,6 @@ RESERVED_ENTITIES = {"user", "role", "permission", "alembic_version", "history",
                      "suspension", "number_counter", "sla_timer", "fine_entry", "workflow"}
 RESERVED_FIELDS = {"id", "created_on", "changed_on", "created_by_fk", "changed_by_fk",
                    "version", "metadata", "query", "registry"}
-# Columns the workflow engine adds to its entity; stages may name them as their fields.
-WORKFLOW_COLUMNS = {"number", "suspended", "suspended_from", "lock_version"}
-
-
-class Checker:
-    def __init__(self, model: Model, src):
-        self.model = model
-        self.src = src
-        self.problems: list[Problem] = []
-
-    def report(self, path: tuple, code: str, message: str, hint: str = "", key: bool = False, **params):
-        line, col = self.src.at(path, key=key)
-        self.problems.append(Problem(line, col, code, message, tuple(params.items()), hint))
-
-    def unknown(self, path: tuple, code: str, what: str, name: str, known: Iterable[str], key: bool = False):
-        known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = N_("did you mean '{close}'?") if close else N_("known: {known}")
-        self.report(path, code, N_("unknown {what} '{name}'"), hint, key=key, what=what, name=name,
-                    close=close[0] if close else "", known=", ".join(known) or "-")
 
 
 def check_model(model: Model, src) -> list[Problem]:
@@ -43,9 +24,7 @@ def check_model(model: Model, src) -> list[Problem]:
     _check_roles_and_units(c)
     _check_entities(c)
     if model.workflow is not None:
-        from .checks_workflow import check_workflow
         check_workflow(c)
-    from .checks_rules import check_rules
     check_rules(c)
     return c.problems
 

@@ -1,7 +1,7 @@
 """Checks of the timers, fine rules, incidents and forms sections."""
 from __future__ import annotations
 
-from .checks import WORKFLOW_COLUMNS, Checker
+from .checker import WORKFLOW_COLUMNS, Checker, check_condition, check_unique, condition_scope
 from .problems import N_
 from .schema import AmountRange
 
@@ -38,8 +38,6 @@ def _check_event(c: Checker, path: tuple, event) -> None:
 
 
 def _check_timers(c: Checker) -> None:
-    from .checks_workflow import check_condition, condition_scope
-
     m = c.model
     wf = m.workflow
     scope = condition_scope(m) if wf.entity in m.entities else None
@@ -63,8 +61,6 @@ def _check_timers(c: Checker) -> None:
 
 
 def _check_fines(c: Checker) -> None:
-    from .checks_workflow import check_condition, condition_scope
-
     m = c.model
     wf = m.workflow
     scope = condition_scope(m) if wf.entity in m.entities else None
@@ -74,8 +70,7 @@ def _check_fines(c: Checker) -> None:
             for i, role in enumerate(getattr(m.assessment, attr)):
                 if role not in m.roles:
                     c.unknown(("assessment", attr, i), "M203", "role", role, m.roles)
-    from .checks_workflow import _check_unique
-    _check_unique(c, ("incidents",), [i.key for i in m.incidents])
+    check_unique(c, ("incidents",), [i.key for i in m.incidents])
     suspension_reasons = {r.key for r in wf.suspension.reasons} if wf.suspension else set()
     incidents = {i.key for i in m.incidents}
     units = {u.key for u in m.units}

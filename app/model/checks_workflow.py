@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from .checks import WORKFLOW_COLUMNS, Checker
-from .problems import Msg, N_, Problem
+from .checker import WORKFLOW_COLUMNS, Checker, check_condition, check_unique, condition_scope
+from .problems import N_
 
 
 def transition_sources(transition, stages) -> list[str]:
@@ -12,55 +12,6 @@ def transition_sources(transition, stages) -> list[str]:
     if "*" in sources:  # every non-terminal stage, also when "*" stands inside a list
         return [key for key, stage in stages.items() if not stage.terminal]
     return sources
-
-
-def condition_scope(model, extra_functions: dict | None = None):
-    """Fields, collections and functions a workflow condition may name."""
-    from . import conditions as cond
-
-    wf = model.workflow
-    entity = model.entities.get(wf.entity)
-
-    def infos(fields):
-        return {name: cond.FieldInfo(f.type, tuple(ch.value for ch in f.choices or []) or None)
-                for name, f in fields.items()}
-
-    fields = infos(entity.fields) if entity else {}
-    fields[wf.state_field] = cond.FieldInfo("choice", tuple(wf.stages))
-    fields["number"] = cond.FieldInfo("string", None)
-    collections = {key: infos(e.fields) for key, e in model.entities.items()
-                   if any(f.type == "reference" and f.to == wf.entity for f in e.fields.values())}
-    functions = {
-        "documents_complete": cond.FunctionInfo(takes_argument=False),
-        "has_role": cond.FunctionInfo(takes_argument=True, allowed=tuple(model.roles)),
-        "timer_overdue": cond.FunctionInfo(takes_argument=True, allowed=tuple(model.timers)),
-        "timer_status": cond.FunctionInfo(takes_argument=True, allowed=tuple(model.timers)),
-    }
-    functions.update(extra_functions or {})
-    return fields, collections, functions
-
-
-def check_condition(c: Checker, path: tuple, text: str, scope) -> None:
-    from . import conditions as cond
-
-    line, col = c.src.at(path)
-    try:
-        parsed = cond.parse(text)
-    except cond.ConditionSyntaxError as exc:
-        detail = Msg(exc.message_template, tuple(exc.params.items()))
-        if exc.column is not None:
-            detail = Msg(N_("{detail} (column {column})"), (("detail", detail), ("column", exc.column)))
-        c.problems.append(Problem(line, col, "M207", N_("condition '{text}': {detail}"),
-                                  (("text", text), ("detail", detail)),
-                                  N_("see the condition language in README.md")))
-        return
-    for problem in cond.check(parsed, *scope):
-        params = tuple(problem.params.items())
-        hint = Msg(problem.hint_template, params) if problem.hint_template else \
-            Msg(N_("see the condition language in README.md"))
-        c.problems.append(Problem(line, col, "M208", N_("condition '{text}': {detail}"),
-                                  (("text", text), ("detail", Msg(problem.message_template, params)),
-                                   ("hint", hint)), N_("{hint}")))
 
 
 def check_workflow(c: Checker) -> None:
@@ -140,7 +91,7 @@ def check_workflow(c: Checker) -> None:
         for j, role in enumerate(section.roles):
             if role not in m.roles:
                 c.unknown(base + (block, "roles", j), "M203", "role", role, m.roles)
-        _check_unique(c, base + (block, "reasons"), [r.key for r in section.reasons])
+        check_unique(c, base + (block, "reasons"), [r.key for r in section.reasons])
     if wf.cancellation is not None:
         if wf.cancellation.stage not in wf.stages:
             c.unknown(base + ("cancellation", "stage"), "M202", "stage", wf.cancellation.stage, wf.stages)
@@ -153,13 +104,6 @@ def check_workflow(c: Checker) -> None:
                     out[src].add(wf.cancellation.stage)
     _check_documents(c, entity)
     _check_reachability(c, initial, out)
-
-
-def _check_unique(c: Checker, path: tuple, keys: list[str]) -> None:
-    for i, key in enumerate(keys):
-        if key in keys[:i]:
-            c.report(path + (i, "key"), "M212", N_("duplicate key '{name}'"),
-                     N_("each key may appear once in this list"), name=key)
 
 
 def _check_documents(c: Checker, entity) -> None:

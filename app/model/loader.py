@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .checks import check_model
 from .problems import ModelError, N_, Problem
 from .schema import KEY_PATTERN, Model
 
@@ -211,7 +213,6 @@ def _pydantic_problems(exc: ValidationError, src: Source, data: Any) -> list[Pro
 
 def _key_problems(data: dict, src: Source) -> list[Problem]:
     """Dictionary keys that name things (entities, fields, roles...) must be snake_case."""
-    import re
     pattern = re.compile(KEY_PATTERN)
     problems = []
     named = [("roles",), ("menus",), ("entities",), ("timers",), ("forms",)]
@@ -234,8 +235,6 @@ def _key_problems(data: dict, src: Source) -> list[Problem]:
 
 def load_text(text: str, filename: str = "model.yaml") -> LoadedModel:
     """Parse and fully check a model; raise ModelError listing every problem."""
-    from .checks import check_model
-
     data, src, problems = parse_document(text)
     if data is None:
         raise ModelError(filename, problems)

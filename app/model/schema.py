@@ -111,7 +111,7 @@ class Documents(Strict):
     by_customer_type: dict[str, list[str]]
 
 
-class Workflow(Strict):
+class WorkflowSpec(Strict):
     entity: str
     state_field: str = "stage"
     number_prefix: str = PField(pattern=r"^[A-Z]{1,6}$")
@@ -203,7 +203,7 @@ class Model(Strict):
     menus: dict[str, Menu]
     units: list[Unit] = []
     entities: dict[str, Entity]
-    workflow: Optional[Workflow] = None
+    workflow: Optional[WorkflowSpec] = None
     timers: dict[str, Timer] = {}
     assessment: Optional[Assessment] = None
     fines: list[FineRule] = []

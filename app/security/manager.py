@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..orm.user import StaffUser
-from ..validators import phone_error
+from app.security.user import StaffUser
+from app.model.formats import phone_error
 
 
 class StaffUserDBModelView(UserDBModelView):

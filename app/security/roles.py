@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ..orm.generate import class_name
+from app.model.naming import class_name
 
 # Every signed-in role may see its own profile and change its own password.
 SELF_SERVICE = [
@@ -45,3 +45,25 @@ def role_permissions(model, extra: dict[str, list[tuple[str, str]]] | None = Non
 def allowed(roles: dict, role: str, view: str, permission: str) -> bool:
     """Same test FAB applies to built-in roles; used by tests and the to-do queue."""
     return any(re.match(v, view) and re.match(p, permission) for v, p in roles.get(role, []))
+
+
+def screen_permissions(model) -> dict[str, list[tuple[str, str]]]:
+    """Screens every business role has besides its entities: to-do, deadlines, assessment."""
+    if model.workflow is None:
+        return {}
+    extra = [("Todo", "can_list"), ("todo", "menu_access")]
+    if model.timers:
+        extra += [("SlaDashboard", "can_list"), ("sla_dashboard", "menu_access")]
+    result = {role: list(extra) for role in model.roles}
+    if model.fines:
+        assessment = model.assessment
+        for role in result:
+            result[role] += [("Fines", "can_mine"), ("fines_mine", "menu_access"), ("assessment", "menu_access")]
+            if assessment and role in assessment.decide:
+                result[role] += [("Fines", "can_decide"), ("fines_pending", "menu_access"),
+                                 ("fines_incident", "menu_access"), ("fines_sanctions", "menu_access")]
+            if assessment and role in assessment.summary:
+                result[role] += [("Fines", "can_summary"), ("fines_summary", "menu_access")]
+            if assessment and role in assessment.unit_view:
+                result[role] += [("Fines", "can_unit"), ("fines_unit", "menu_access")]
+    return result

@@ -1,0 +1,1 @@
+"""The pure workflow core: state machine, decisions, SVG diagram, working-day calendar and holiday notices."""

@@ -32,7 +32,7 @@ Errors
 
 :func:`parse_notice` either returns a complete :class:`Notice` or raises
 :class:`NoticeError` whose ``problems`` lists *every* problem found, each a
-:class:`Problem` ``(line, code, message, params)``: ``line`` is 1-based (None when the
+:class:`NoticeProblem` ``(line, code, message, params)``: ``line`` is 1-based (None when the
 problem concerns the whole file), ``code`` is stable for programs, ``message`` is a
 constant English template with ``{placeholders}`` filled from ``params``. Templates are
 marked with ``N_`` so babel extracts them (``pybabel extract -k N_``); the caller
@@ -59,7 +59,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-__all__ = ["N_", "Notice", "NoticeError", "Problem", "parse_notice"]
+__all__ = ["N_", "Notice", "NoticeError", "NoticeProblem", "parse_notice"]
 
 
 def N_(message: str) -> str:
@@ -67,7 +67,7 @@ def N_(message: str) -> str:
     return message
 
 
-class Problem(NamedTuple):
+class NoticeProblem(NamedTuple):
     line: int | None
     code: str
     message: str
@@ -80,7 +80,7 @@ class Problem(NamedTuple):
 class NoticeError(ValueError):
     """The notice is unusable; ``problems`` holds every problem found (never empty)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[NoticeProblem]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(
             (f"line {p.line}: " if p.line is not None else "") + p.format() for p in self.problems))
@@ -160,10 +160,10 @@ def _sniff(text: str) -> str:
     return "csv"  # nothing meaningful: either reader reports "empty"
 
 
-def _read_csv(text: str) -> tuple[tuple[int | None, str] | None, list[_Entry], list[Problem]]:
+def _read_csv(text: str) -> tuple[tuple[int | None, str] | None, list[_Entry], list[NoticeProblem]]:
     declared = None
     entries: list[_Entry] = []
-    problems: list[Problem] = []
+    problems: list[NoticeProblem] = []
     header_seen = False
     reader = csv.reader(io.StringIO(text))
     for row in reader:
@@ -179,18 +179,18 @@ def _read_csv(text: str) -> tuple[tuple[int | None, str] | None, list[_Entry], l
         if not header_seen:
             header_seen = True
             if [c.lower() for c in cells] != ["date", "kind", "name"]:
-                problems.append(Problem(line, "bad_header", N_(
+                problems.append(NoticeProblem(line, "bad_header", N_(
                     "Expected the header 'date,kind,name', found '{header}'."), {"header": ",".join(cells)}))
             continue
         if len(cells) != 3:
-            problems.append(Problem(line, "bad_row", N_(
+            problems.append(NoticeProblem(line, "bad_row", N_(
                 "Expected 3 columns (date, kind, name), found {count}."), {"count": len(cells)}))
             continue
         entries.append(_Entry(line, cells[1].lower(), cells[0], cells[2]))
     return declared, entries, problems
 
 
-def _read_yaml(text: str) -> tuple[tuple[int | None, str] | None, list[_Entry], list[Problem]]:
+def _read_yaml(text: str) -> tuple[tuple[int | None, str] | None, list[_Entry], list[NoticeProblem]]:
     # We compose the node graph with SafeLoader (what yaml.safe_load uses) instead of
     # constructing Python objects: constructing would raise on an impossible date such as
     # 2027-02-30 and abort the whole parse, and nodes keep line numbers for every problem.
@@ -199,7 +199,7 @@ def _read_yaml(text: str) -> tuple[tuple[int | None, str] | None, list[_Entry], 
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [], [Problem(mark.line + 1 if mark else None, "bad_yaml", N_(
+        return None, [], [NoticeProblem(mark.line + 1 if mark else None, "bad_yaml", N_(
             "The file is not valid YAML: {detail}"), {"detail": getattr(exc, "problem", None) or str(exc)})]
     if root is None:
         return None, [], []
@@ -208,7 +208,7 @@ def _read_yaml(text: str) -> tuple[tuple[int | None, str] | None, list[_Entry], 
             "The YAML document must be a mapping with the keys year, holidays, workdays."))]
     declared = None
     entries: list[_Entry] = []
-    problems: list[Problem] = []
+    problems: list[NoticeProblem] = []
     for key_node, value_node in root.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
         if key == "year":
@@ -227,13 +227,13 @@ def _read_yaml(text: str) -> tuple[tuple[int | None, str] | None, list[_Entry], 
                 if entry is not None:
                     entries.append(entry)
         else:
-            problems.append(Problem(_line(key_node), "unknown_key", N_(
+            problems.append(NoticeProblem(_line(key_node), "unknown_key", N_(
                 "Unknown key '{key}'; expected one of: {expected}."),
                 {"key": key if key is not None else "?", "expected": "year, holidays, workdays"}))
     return declared, entries, problems
 
 
-def _yaml_entry(item: yaml.Node, kind: str, problems: list[Problem]) -> _Entry | None:
+def _yaml_entry(item: yaml.Node, kind: str, problems: list[NoticeProblem]) -> _Entry | None:
     if not isinstance(item, yaml.MappingNode):
         problems.append(_structure(item, N_("Each entry must be a mapping with 'date' and 'name'.")))
         return None
@@ -243,11 +243,11 @@ def _yaml_entry(item: yaml.Node, kind: str, problems: list[Problem]) -> _Entry |
         if key in ("date", "name"):
             fields[key] = value_node
         else:
-            problems.append(Problem(_line(key_node), "unknown_key", N_(
+            problems.append(NoticeProblem(_line(key_node), "unknown_key", N_(
                 "Unknown key '{key}'; expected one of: {expected}."),
                 {"key": key if key is not None else "?", "expected": "date, name"}))
     if "date" not in fields:
-        problems.append(Problem(_line(item), "missing_field", N_(
+        problems.append(NoticeProblem(_line(item), "missing_field", N_(
             "This entry has no '{field}'."), {"field": "date"}))
         return None
     date_node, name_node = fields["date"], fields.get("name")
@@ -271,24 +271,24 @@ def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
-def _structure(node: yaml.Node, template: str, **params: Any) -> Problem:
+def _structure(node: yaml.Node, template: str, **params: Any) -> NoticeProblem:
     # Whole-sentence templates (not "{what} must be {expected}") so translators see real text.
-    return Problem(_line(node), "bad_structure", template, params)
+    return NoticeProblem(_line(node), "bad_structure", template, params)
 
 
 def _validate(declared: tuple[int | None, str] | None, entries: list[_Entry],
-              problems: list[Problem]) -> Notice:
+              problems: list[NoticeProblem]) -> Notice:
     year = None
     if declared is not None:
         line, raw = declared
         if _YEAR_RE.fullmatch(raw):
             year = int(raw)
         else:
-            problems.append(Problem(line, "bad_year", N_(
+            problems.append(NoticeProblem(line, "bad_year", N_(
                 "The declared year '{value}' is not a four-digit year."), {"value": raw}))
 
     if not entries and not problems:
-        problems.append(Problem(None, "empty", N_("The notice contains no holidays or workdays."), {}))
+        problems.append(NoticeProblem(None, "empty", N_("The notice contains no holidays or workdays."), {}))
 
     holidays: dict[date, str] = {}
     workdays: dict[date, str] = {}
@@ -296,21 +296,21 @@ def _validate(declared: tuple[int | None, str] | None, entries: list[_Entry],
     for entry in entries:
         day = _parse_date(entry.raw_date)
         if day is None:
-            problems.append(Problem(entry.line, "bad_date", N_(
+            problems.append(NoticeProblem(entry.line, "bad_date", N_(
                 "'{value}' is not a valid date (expected YYYY-MM-DD)."), {"value": entry.raw_date}))
         if entry.kind not in _KINDS:
-            problems.append(Problem(entry.line, "unknown_kind", N_(
+            problems.append(NoticeProblem(entry.line, "unknown_kind", N_(
                 "Unknown kind '{kind}'; expected 'holiday' or 'workday'."), {"kind": entry.kind}))
         if day is None or entry.kind not in _KINDS:
             continue
         if year is None and declared is None:
             year = day.year  # no declaration: the first valid date fixes the year
         if year is not None and day.year != year:
-            problems.append(Problem(entry.line, "wrong_year", N_(
+            problems.append(NoticeProblem(entry.line, "wrong_year", N_(
                 "{date} is outside the notice year {year}."), {"date": day.isoformat(), "year": year}))
             continue
         if entry.kind == "workday" and day.weekday() < 5:
-            problems.append(Problem(entry.line, "weekday_makeup", N_(
+            problems.append(NoticeProblem(entry.line, "weekday_makeup", N_(
                 "Make-up workday {date} is already a weekday (Monday to Friday)."),
                 {"date": day.isoformat()}))
             continue
@@ -319,11 +319,11 @@ def _validate(declared: tuple[int | None, str] | None, entries: list[_Entry],
             template = (N_("Holiday {date} is declared more than once (first on line {first_line}).")
                         if entry.kind == "holiday" else
                         N_("Make-up workday {date} is declared more than once (first on line {first_line})."))
-            problems.append(Problem(entry.line, "duplicate", template,
-                                    {"date": day.isoformat(), "first_line": first_line[(entry.kind, day)]}))
+            problems.append(NoticeProblem(entry.line, "duplicate", template,
+                                          {"date": day.isoformat(), "first_line": first_line[(entry.kind, day)]}))
             continue
         if (other, day) in first_line:
-            problems.append(Problem(entry.line, "conflict", N_(
+            problems.append(NoticeProblem(entry.line, "conflict", N_(
                 "{date} is declared both as a holiday and as a make-up workday (other on line {first_line})."),
                 {"date": day.isoformat(), "first_line": first_line[(other, day)]}))
             continue

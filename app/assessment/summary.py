@@ -1,0 +1,93 @@
+"""The assessment's read side: fine rows as lists show them, evidence in words, the monthly summary."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select
+
+from app import i18n
+from app.assessment.ledger import FineEntry
+from app.security.user import StaffUser
+
+
+def _core():
+    return current_app.extensions["yekuotong"]
+
+
+def target_names(session) -> tuple[dict, dict]:
+    users = {u.id: str(u) for u in session.scalars(select(StaffUser))}
+    unit_cls = _core().orm["unit"]
+    units = {u.id: u.name for u in session.scalars(select(unit_cls))}
+    return users, units
+
+
+def fine_rows(session, fines) -> list[dict]:
+    users, units = target_names(session)
+    return [{"f": f, "target": users.get(f.target_user_id) or units.get(f.target_unit_id, ""),
+             "amount": i18n.fmt_money(f.amount) if f.amount is not None else _("set by the auditor"),
+             "range": f"{i18n.fmt_money(f.amount_min)}–{i18n.fmt_money(f.amount_max)}" if f.amount_min is not None else "",
+             "evidence": evidence_text(f), "at": i18n.fmt_datetime(f.proposed_at),
+             "decided": i18n.fmt_datetime(f.decided_at)} for f in fines]
+
+
+def evidence_text(fine) -> str:
+    data = json.loads(fine.evidence or "{}")
+    core = _core()
+    if "timer" in data:
+        timer = core.model.timers.get(data["timer"])
+        label = i18n.label(timer) if timer else data["timer"]
+        return _("%(timer)s overdue (due %(due)s, at stage %(stage)s)", timer=label,
+                 due=_due_day(data.get("due_at")), stage=core.engine.stage_label(data.get("stage")))
+    if "suspension" in data:
+        return _("Suspension: %(reason)s at %(stage)s %(note)s", reason=core.engine.reason_label("suspend", data["reason"]),
+                 stage=core.engine.stage_label(data.get("stage")), note=data.get("note") or "")
+    if "incident" in data:
+        return _("Incident: %(text)s", text=data.get("description", ""))
+    if "reverses" in data:
+        return _("Correction of #%(id)s: %(reason)s", id=data["reverses"], reason=data.get("reason", ""))
+    return ""
+
+
+def _due_day(text) -> str:
+    """Stored deadlines are 00:00 of the next day (UTC): show the last day, in Shanghai."""
+    try:
+        due = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return str(text or "")
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=dt.timezone.utc)
+    return i18n.fmt_date((due - dt.timedelta(microseconds=1)).astimezone(i18n.SHANGHAI).date())
+
+
+def monthly_summary(session, month: str, unit_id: int | None = None) -> dict:
+    """Counts and amounts by person and by unit, per rule, confirmed vs waived (one grouped query each)."""
+    confirmed = FineEntry.status == "confirmed"
+    columns = (FineEntry.rule_id,
+               func.sum(case((confirmed, 1), else_=0)), func.sum(case((confirmed, FineEntry.amount), else_=0)),
+               func.sum(case((FineEntry.status == "waived", 1), else_=0)),
+               func.sum(case((FineEntry.status == "waived", FineEntry.amount), else_=0)),
+               func.sum(case((FineEntry.status == "proposed", 1), else_=0)))
+    users, units = target_names(session)
+    result = {}
+    for key, column, names in (("people", FineEntry.target_user_id, users), ("units", FineEntry.target_unit_id, units)):
+        query = select(column, *columns).where(FineEntry.month == month, column.isnot(None))
+        if unit_id is not None:
+            query = query.where(FineEntry.target_unit_id == unit_id)
+        rows = []
+        for target, rule, c_n, c_amt, w_n, w_amt, p_n in session.execute(query.group_by(column, FineEntry.rule_id)
+                                                                         .order_by(column, FineEntry.rule_id)):
+            rows.append({"name": names.get(target, target), "rule": rule, "confirmed": int(c_n or 0),
+                         "confirmed_amount": Decimal(c_amt or 0), "waived": int(w_n or 0),
+                         "waived_amount": Decimal(w_amt or 0), "pending": int(p_n or 0)})
+        result[key] = rows
+    totals = defaultdict(Decimal)
+    for r in result["people"] + result["units"]:
+        totals[r["name"]] += r["confirmed_amount"]
+    result["chart"] = sorted(totals.items(), key=lambda kv: -kv[1])[:15]
+    result["peak"] = max([v for _k, v in result["chart"]] + [Decimal(1)])
+    return result

@@ -1,0 +1,397 @@
+"""Firing workflow steps on applications: one transaction per step, row-locked, recorded in history."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import events
+from app.database.types import now_utc
+from app.security.user import StaffUser
+from app.workflow import machine as wm
+
+log = logging.getLogger(__name__)
+PSEUDO = (wm.SUSPEND, wm.RESUME, wm.CANCEL)
+
+
+@dataclass
+class Outcome:
+    """What a step did, or why not: HTTP status, a Chinese message, and per-field errors."""
+
+    status: int
+    message: str
+    stage: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    failed_conditions: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    def as_json(self) -> dict:
+        body = {"message": self.message, "stage": self.stage}
+        if self.errors:
+            body["errors"] = self.errors
+        if self.failed_conditions:
+            body["failed_conditions"] = self.failed_conditions
+        return body
+
+
+class FieldError(ValueError):
+    """A value the user typed that does not fit its field; the message is already translated."""
+
+
+class DataError(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(errors)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "id"):
+        return value.id
+    return value
+
+
+class Engine:
+    """The workflow of one loaded model, applied to rows of its entity."""
+
+    def __init__(self, core):
+        self.core = core
+        self.model = core.model
+        self.wf = wm.Workflow.from_model(core.model)
+        self.definition = core.model.workflow
+        self.entity = core.model.entities[self.definition.entity]
+        # Condition functions other parts add (timer_overdue, timer_status): (session, row) -> dict
+        self.function_providers: list[Callable] = []
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def cls(self):
+        return self.core.orm[self.definition.entity]
+
+    def roles_of(self, user) -> set[str]:
+        return {role.name for role in getattr(user, "roles", [])}
+
+    def record(self, row) -> dict:
+        data = {name: getattr(row, f"{name}_id" if f.type == "reference" else name)
+                for name, f in self.entity.fields.items()}
+        data.update(number=row.number, suspended=row.suspended,
+                    **{self.definition.state_field: getattr(row, self.definition.state_field)})
+        return data
+
+    def collections(self, session, row, names) -> dict[str, list[dict]]:
+        result = {}
+        for name in names:
+            cls = self.core.orm[name]
+            link = next(n for n, f in self.model.entities[name].fields.items()
+                        if f.type == "reference" and f.to == self.definition.entity)
+            rows = session.scalars(select(cls).where(getattr(cls, f"{link}_id") == row.id))
+            result[name] = [{n: getattr(r, f"{n}_id" if f.type == "reference" else n)
+                             for n, f in self.model.entities[name].fields.items()} for r in rows]
+        return result
+
+    def functions(self, session, row, roles: set[str]) -> dict[str, Callable]:
+        funcs: dict[str, Callable] = {
+            "documents_complete": lambda: self.documents_complete(session, row),
+            "has_role": lambda role: role in roles,
+            "timer_overdue": lambda _timer: False,
+            "timer_status": lambda _timer: "none",
+        }
+        for provider in self.function_providers:
+            funcs.update(provider(session, row))
+        return funcs
+
+    def documents_complete(self, session, row) -> bool:
+        """Every document the customer type requires has a received row (two columns read)."""
+        docs = self.definition.documents
+        if docs is None:
+            return True
+        needed = set(docs.by_customer_type.get(getattr(row, "customer_type", None) or "", []))
+        if not needed:
+            return True
+        cls = self.core.orm[docs.entity]
+        link = next(n for n, f in self.model.entities[docs.entity].fields.items()
+                    if f.type == "reference" and f.to == self.definition.entity)
+        have = set(session.scalars(select(getattr(cls, docs.kind_field)).where(
+            getattr(cls, f"{link}_id") == row.id, getattr(cls, docs.received_field).is_(True))))
+        return needed <= have
+
+    def context(self, session, row, roles: set[str], specs=None) -> dict:
+        """What guards read: the record, the collections `specs` need (all by default), functions."""
+        specs = self.wf.transitions if specs is None else specs
+        names = {n for t in specs for n in t.collections}
+        return {"record": self.record(row), "collections": self.collections(session, row, names),
+                "functions": self.functions(session, row, roles)}
+
+    def available(self, session, row, user) -> list:
+        roles = self.roles_of(user)
+        stage = getattr(row, self.definition.state_field)
+        ctx = self.context(session, row, roles, self.wf.transitions_from(stage) if stage in self.wf.stages else [])
+        return self.wf.available(getattr(row, self.definition.state_field), row.suspended, roles,
+                                 ctx["record"], ctx["collections"], ctx["functions"])
+
+    def history(self, session, row) -> list:
+        cls = self.core.orm["workflow_history"]
+        return list(session.scalars(select(cls).where(cls.application_id == row.id).order_by(cls.id)))
+
+    # ------------------------------------------------------------------ data coercion
+    def coerce(self, session, data: dict, allowed: tuple[str, ...]) -> dict:
+        """Turn form/JSON input into typed values; every bad value is reported, none saved."""
+        values, errors = {}, {}
+        for name, raw in data.items():
+            if name not in allowed:
+                continue
+            spec = self.entity.fields.get(name)
+            try:
+                values[name] = self._coerce_one(session, name, spec, raw)
+            except FieldError as exc:
+                errors[name] = str(exc)
+        if errors:
+            raise DataError(errors)
+        return values
+
+    def _coerce_one(self, session, name: str, spec, raw: Any) -> Any:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        text = raw.strip() if isinstance(raw, str) else raw
+        kind = spec.type if spec else "string"
+        try:
+            if kind == "integer":
+                return int(text)
+            if kind == "decimal":
+                return Decimal(str(text))
+            if kind == "date":
+                return text if isinstance(text, dt.date) else dt.date.fromisoformat(str(text))
+            if kind == "boolean":
+                return text if isinstance(text, bool) else str(text).lower() in ("1", "true", "y", "yes", "on")
+            if kind == "reference":
+                return self._reference(session, name, spec, int(text))
+        except FieldError:
+            raise
+        except (ValueError, InvalidOperation, TypeError) as exc:
+            raise FieldError(_("This value is not valid.")) from exc
+        if kind == "choice" and str(text) not in [c.value for c in spec.choices]:
+            raise FieldError(_("Choose one of the listed values."))
+        text = str(text)
+        if spec is not None and spec.max_length and len(text) > spec.max_length:
+            raise FieldError(_("At most %(n)d characters.", n=spec.max_length))
+        return text
+
+    def _reference(self, session, name: str, spec, pk: int):
+        target = StaffUser if spec.to == "user" else self.core.orm[spec.to]
+        query = select(target).where(target.id == pk)
+        if spec.to == "user":
+            query = query.options(selectinload(StaffUser.roles))
+        obj = session.scalars(query).first()
+        if obj is None:
+            raise FieldError(_("No such record."))
+        if spec.to == "user" and name == self.definition.owner_field and self.definition.owner_role:
+            if self.definition.owner_role not in {r.name for r in obj.roles}:
+                raise FieldError(_("The owner must be a %(role)s.",
+                                   role=self.label(self.model.roles[self.definition.owner_role])))
+        return pk
+
+    # ------------------------------------------------------------------ firing
+    def fire(self, session, app_id: int, trigger: str, user, data: dict | None = None,
+             comment: str | None = None, at=None) -> Outcome:
+        """One step in one transaction: lock, decide, save fields, stage and history, commit.
+        `at` backdates the step (imports of paper records, demo data); default now."""
+        data = dict(data or {})
+        comment = (comment or "").strip() or None
+        at = at or now_utc()
+        try:
+            outcome = self._fire(session, app_id, trigger, user, data, comment, at)
+            if outcome.ok:
+                session.commit()
+            else:
+                session.rollback()
+            return outcome
+        except (StaleDataError, OperationalError) as exc:
+            session.rollback()
+            log.info("conflict on application %s (%s): %s", app_id, trigger, exc)
+            return Outcome(409, _("Someone else changed this application at the same time; "
+                                  "nothing was saved. Reload the page and try again."))
+        except Exception:
+            session.rollback()
+            raise
+
+    def _fire(self, session, app_id, trigger, user, data, comment, at) -> Outcome:
+        # Lock the row itself only: eager joins cannot be locked on PostgreSQL.
+        row = session.execute(select(self.cls).where(self.cls.id == app_id).options(lazyload("*"))
+                              .with_for_update()).scalar_one_or_none()
+        if row is None:
+            return Outcome(404, _("Application not found."))
+        roles = self.roles_of(user)
+        stage = getattr(row, self.definition.state_field)
+        if trigger in PSEUDO:
+            return self._pseudo(session, row, trigger, user, roles, data, comment, at)
+        spec = self.spec_for(trigger, stage)
+        try:
+            typed = self.coerce(session, data, spec.fields if spec else ())
+        except DataError as exc:
+            return Outcome(422, _("Some values are not valid; nothing was saved."), stage, exc.errors)
+        unknown = [k for k in data if spec is None or k not in spec.fields]
+        ctx = self.context(session, row, roles, [spec] if spec else [])
+        decision = self.wf.decide(trigger, stage=stage, suspended=row.suspended, roles=roles,
+                                  record=ctx["record"], collections=ctx["collections"],
+                                  functions=ctx["functions"], data={**typed, **{k: data[k] for k in unknown}},
+                                  comment=comment)
+        if not decision.ok:
+            return self._refusal(decision, stage)
+        before = self.record(row)
+        for name, value in decision.changes.items():
+            attr = f"{name}_id" if self.entity.fields[name].type == "reference" else name
+            setattr(row, attr, value)
+        setattr(row, self.definition.state_field, decision.dest)
+        self.add_history(session, row, user, roles, "transition", trigger, stage, decision.dest, comment,
+                      before, self.record(row), at)
+        events.step_taken.send(self.core, session=session, row=row, trigger=trigger, source=stage,
+                               dest=decision.dest, at=at)
+        session.flush()
+        return Outcome(200, _("Done: %(label)s.", label=self.label(spec)), decision.dest)
+
+    def spec_for(self, trigger: str, stage: str):
+        try:
+            return self.wf.transition(trigger, stage)
+        except KeyError:
+            return None
+
+    def label(self, item) -> str:
+        from app.i18n import is_english
+
+        return item.label_en if is_english() else item.label_zh
+
+    def step_label(self, trigger: str, source: str | None) -> str:
+        """What a history row's step is called: the transition's label, or suspend/resume/cancel/print."""
+        names = {"suspend": _("Suspend"), "resume": _("Resume"), "cancel": _("Cancel application"),
+                 "print": _("Print")}
+        if trigger in names:
+            return names[trigger]
+        spec = self.spec_for(trigger, source) if source else None
+        return self.label(spec) if spec else trigger
+
+    def stage_label(self, key: str | None) -> str:
+        return self.label(self.wf.stage(key)) if key in self.wf.stages else (key or "")
+
+    def _refusal(self, decision, stage: str) -> Outcome:
+        kind = decision.kind
+        if kind == wm.UNKNOWN_TRIGGER:
+            return Outcome(409, _("There is no step with this name."), stage)
+        if kind == wm.WRONG_STAGE:
+            return Outcome(409, _("This step cannot be taken now: the application is at %(stage)s.",
+                                  stage=self.stage_label(stage)), stage)
+        if kind == wm.SUSPENDED:
+            return Outcome(409, _("The application is suspended; resume it first."), stage)
+        if kind == wm.NOT_SUSPENDED:
+            return Outcome(409, _("The application is not suspended."), stage)
+        if kind == wm.WRONG_ROLE:
+            roles = "、".join(self.label(self.model.roles[r]) for r in decision.allowed_roles if r in self.model.roles)
+            return Outcome(403, _("Only %(roles)s may take this step.", roles=roles), stage)
+        errors = {name: _("Required for this step.") for name in decision.missing_fields}
+        errors.update({name: _("Not part of this step.") for name in decision.unknown_fields})
+        if wm.COMMENT_REQUIRED in decision.kinds:
+            errors["comment"] = _("Give a reason in the comment.")
+        if wm.UNKNOWN_REASON in decision.kinds:
+            errors["reason"] = _("Choose one of the listed reasons.")
+        failed = list(decision.failed_conditions)
+        message = _("The step was refused; nothing was saved.")
+        if failed:
+            message += " " + _("Conditions not met: %(list)s", list="；".join(failed))
+        return Outcome(422, message, stage, errors, failed)
+
+    def add_history(self, session, row, user, roles, kind, trigger, source, dest, comment, before, after, at=None):
+        changes = {k: [_json_value(before.get(k)), _json_value(v)] for k, v in after.items()
+                   if before.get(k) != v and k != self.definition.state_field}
+        unit = getattr(user, "unit", None)
+        session.add(self.core.orm["workflow_history"](
+            application_id=row.id, user_id=getattr(user, "id", None), at=at or now_utc(),
+            user_name=str(user) if user is not None else "", roles=",".join(sorted(roles)),
+            unit_name=unit.name if unit is not None else "", kind=kind, trigger=trigger,
+            from_stage=source, to_stage=dest, comment=comment,
+            changes=json.dumps(changes, ensure_ascii=False) if changes else None))
+
+    # ------------------------------------------------------------------ suspend, resume, cancel
+    def _pseudo(self, session, row, trigger, user, roles, data, comment, at) -> Outcome:
+        stage = getattr(row, self.definition.state_field)
+        reason = (data.get("reason") or "").strip() or None
+        if trigger == wm.SUSPEND:
+            decision = self.wf.can_suspend(stage, row.suspended, roles, reason)
+        elif trigger == wm.RESUME:
+            decision = self.wf.can_resume(row.suspended, roles)
+        else:
+            decision = self.wf.can_cancel(stage, roles, reason)
+        if not decision.ok:
+            return self._refusal(decision, stage)
+        before = self.record(row)
+        sus_cls = self.core.orm["suspension"]
+        if trigger == wm.SUSPEND:
+            try:
+                person = self._responsible(session, data)
+            except DataError as exc:
+                return Outcome(422, _("Some values are not valid; nothing was saved."), stage, exc.errors)
+            row.suspended, row.suspended_from = True, stage
+            session.add(sus_cls(application_id=row.id, stage=stage, reason=reason, note=comment, started_at=at,
+                                started_by_id=getattr(user, "id", None), **person))
+            dest, message = stage, _("The application is suspended.")
+        else:
+            open_suspension = session.scalars(select(sus_cls).where(
+                sus_cls.application_id == row.id, sus_cls.ended_at.is_(None))).first()
+            if open_suspension is not None:
+                open_suspension.ended_at = at
+                open_suspension.ended_by_id = getattr(user, "id", None)
+            if trigger == wm.RESUME:
+                dest = row.suspended_from or stage
+                message = _("The application is resumed at %(stage)s.", stage=self.stage_label(dest))
+            else:
+                dest = decision.dest
+                if reason is None:
+                    return Outcome(422, _("Choose a reason."), stage, {"reason": _("Choose one of the listed reasons.")})
+                message = _("The application is cancelled.")
+            row.suspended, row.suspended_from = False, None
+            setattr(row, self.definition.state_field, dest)
+        text = " ".join(x for x in (self.reason_label(trigger, reason), comment) if x) or None
+        self.add_history(session, row, user, roles, trigger, trigger, stage, dest, text, before, self.record(row), at)
+        events.step_taken.send(self.core, session=session, row=row, trigger=trigger, source=stage, dest=dest, at=at)
+        session.flush()
+        return Outcome(200, message, dest)
+
+    def reason_label(self, trigger: str, reason: str | None) -> str:
+        reasons = self.wf.cancellation_reasons if trigger == wm.CANCEL else self.wf.suspension_reasons
+        for r in reasons:
+            if r.key == reason:
+                return self.label(r)
+        return ""
+
+    def _responsible(self, session, data: dict) -> dict:
+        result, errors = {}, {}
+        for key, target in (("responsible_user", StaffUser), ("responsible_unit", self.core.orm["unit"])):
+            raw = data.get(key)
+            if raw in (None, ""):
+                continue
+            try:
+                pk = int(raw)
+            except (TypeError, ValueError):
+                pk = None
+            if pk is None or session.get(target, pk) is None:
+                errors[key] = _("No such record.")
+            else:
+                result[f"{key}_id"] = pk
+        if not result and not errors:
+            errors["responsible_user"] = _("Name the responsible person or unit.")
+        if errors:
+            raise DataError(errors)
+        return result

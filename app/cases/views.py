@@ -1,0 +1,214 @@
+"""Cases on screen and by API: the application page's step buttons, history and diagram; the workflow API."""
+from __future__ import annotations
+
+import json
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.api import BaseApi, protect
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_wtf.csrf import validate_csrf
+from markupsafe import Markup
+from wtforms.validators import ValidationError
+from sqlalchemy import select
+
+from app import i18n
+from app.model.naming import class_name
+from app.security.user import StaffUser
+
+
+def core():
+    return current_app.extensions["yekuotong"]
+
+
+def engine():
+    return core().engine
+
+
+def _session():
+    return core().db.session
+
+
+def field_inputs(fields: tuple[str, ...], required: tuple[str, ...], row) -> list[dict]:
+    """What the step form shows for each field: label, input kind, options, current value."""
+    eng = engine()
+    items = []
+    for name in fields:
+        spec = eng.entity.fields[name]
+        item = {"name": name, "label": i18n.label(spec), "type": spec.type, "required": name in required,
+                "value": getattr(row, f"{name}_id" if spec.type == "reference" else name, None)}
+        if spec.type == "choice":
+            item["options"] = [(c.value, i18n.label(c)) for c in spec.choices]
+        elif spec.type == "reference":
+            item["options"] = reference_options(spec.to, name)
+        items.append(item)
+    return items
+
+
+def reference_options(target: str, name: str) -> list[tuple[int, str]]:
+    session = _session()
+    if target == "user":
+        users = session.scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.id))
+        definition = engine().definition
+        if name == definition.owner_field and definition.owner_role:
+            users = [u for u in users if definition.owner_role in {r.name for r in u.roles}]
+        return [(u.id, str(u)) for u in users]
+    cls = core().orm[target]
+    return [(r.id, str(r)) for r in session.scalars(select(cls).order_by(cls.id).limit(500))]
+
+
+def history_rows(row) -> list[dict]:
+    eng = engine()
+    rows = []
+    for h in eng.history(_session(), row):
+        changes = json.loads(h.changes) if h.changes else {}
+        labels = {k: i18n.label(eng.entity.fields[k]) if k in eng.entity.fields else _column_label(k) for k in changes}
+        rows.append({"at": i18n.fmt_datetime(h.at), "user": h.user_name, "unit": h.unit_name,
+                     "roles": "、".join(str(i18n.label(eng.model.roles[r])) for r in h.roles.split(",")
+                                       if r in eng.model.roles),
+                     "from": eng.stage_label(h.from_stage), "to": eng.stage_label(h.to_stage),
+                     "step": engine().step_label(h.trigger, h.from_stage), "comment": h.comment or "",
+                     "changes": [(labels[k], _display(k, v[1])) for k, v in changes.items()]})
+    return rows
+
+
+def _column_label(name: str):
+    """Labels of the columns the engine keeps itself (not fields of the model)."""
+    return {"suspended": i18n.text("流程中止", "Suspended"), "number": i18n.text("申请编号", "Application no.")
+            }.get(name, name)
+
+
+def _display(name: str, value):
+    """A recorded value as the user knows it: names for references, labels for choices."""
+    spec = engine().entity.fields.get(name)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if value is None or spec is None:
+        return "" if value is None else value
+    if spec.type == "reference":
+        target = StaffUser if spec.to == "user" else core().orm[spec.to]
+        obj = _session().get(target, value)
+        return str(obj) if obj is not None else value
+    if spec.type == "choice":
+        return next((str(i18n.label(c)) for c in spec.choices if c.value == value), value)
+    if spec.type == "boolean":
+        return _("Yes") if value else _("No")
+    return value
+
+
+def workflow_panel(row) -> dict:
+    """Everything the application page shows about its workflow for the current user."""
+    eng = engine()
+    session = _session()
+    user = g.user
+    roles = eng.roles_of(user)
+    stage = getattr(row, eng.definition.state_field)
+    steps = []
+    for spec, decision in eng.available(session, row, user):
+        steps.append({"trigger": spec.trigger, "label": eng.label(spec), "ok": decision.ok,
+                      "failed": list(decision.failed_conditions), "comment_required": spec.comment_required,
+                      "fields": field_inputs(spec.fields, spec.required, row)})
+    wf = eng.wf
+    return {
+        "stage": eng.stage_label(stage), "suspended": row.suspended,
+        "steps": steps,
+        "can_suspend": wf.can_suspend(stage, row.suspended, roles, None).kind in (None, "unknown_reason"),
+        "can_resume": wf.can_resume(row.suspended, roles).ok,
+        "can_cancel": wf.can_cancel(stage, roles, None).kind in (None, "unknown_reason"),
+        "suspension_reasons": [(r.key, eng.label(r)) for r in wf.suspension_reasons],
+        "cancellation_reasons": [(r.key, eng.label(r)) for r in wf.cancellation_reasons],
+        "users": reference_options("user", ""), "units": reference_options("unit", ""),
+        "history": history_rows(row),
+        "diagram": Markup(wf.diagram_svg(stage)),
+        "extra": [panel(row) for panel in core().page_panels],
+    }
+
+
+class WorkflowViewMixin:
+    """Added to the workflow entity's generated ModelView."""
+
+    show_template = "workflow_show.html"
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        row = self.datamodel.get(pk, self._base_filters)
+        if row is None:
+            abort(404)
+        widgets = self._show(pk)
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views, wfp=workflow_panel(row), row=row)
+
+    @expose("/step/<int:pk>/<trigger>", methods=["POST"])
+    @has_access
+    def step(self, pk, trigger):
+        form = request.form
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            try:
+                validate_csrf(form.get("csrf_token"))
+            except ValidationError:
+                flash(_("The form has expired; please try again."), "danger")
+                return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
+        data = {k: v for k, v in form.items() if k not in ("comment", "csrf_token")}
+        outcome = engine().fire(_session(), pk, trigger, g.user, data, form.get("comment"))
+        if outcome.ok:
+            flash(outcome.message, "success")
+        else:
+            details = "；".join(f"{_field_label(k)}：{v}" for k, v in outcome.errors.items())
+            flash(outcome.message + (f"（{details}）" if details else ""), "danger")
+        return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
+
+
+def _field_label(name: str) -> str:
+    eng = engine()
+    special = {"comment": _("Comment"), "reason": _("Reason"), "responsible_user": _("Responsible person"),
+               "responsible_unit": _("Responsible unit")}
+    if name in special:
+        return special[name]
+    spec = eng.entity.fields.get(name)
+    return str(i18n.label(spec)) if spec else name
+
+
+def make_workflow_api(resource: str) -> type:
+    class WorkflowApi(BaseApi):
+        resource_name = resource
+        allow_browser_login = True
+        class_permission_name = class_name(resource)
+        method_permission_name = {"get_workflow": "show", "post_workflow": "show"}
+        openapi_spec_tag = "Workflow"
+
+        @expose("/<int:pk>/workflow", methods=["GET"])
+        @protect()
+        def get_workflow(self, pk):
+            """Current stage, the steps the caller may take now, and the history."""
+            eng = engine()
+            session = _session()
+            row = session.get(eng.cls, pk)
+            if row is None:
+                return self.response_404()
+            steps = [{"trigger": spec.trigger, "label": eng.label(spec), "dest": spec.dest,
+                      "allowed_now": decision.ok, "failed_conditions": list(decision.failed_conditions),
+                      "fields": list(spec.fields), "required": list(spec.required)}
+                     for spec, decision in eng.available(session, row, g.user)]
+            history = [{"at": h.at.isoformat() if h.at else None, "user": h.user_name, "roles": h.roles,
+                        "unit": h.unit_name, "kind": h.kind, "trigger": h.trigger, "from": h.from_stage,
+                        "to": h.to_stage, "comment": h.comment,
+                        "changes": json.loads(h.changes) if h.changes else {}}
+                       for h in eng.history(session, row)]
+            return self.response(200, id=row.id, number=row.number,
+                                 stage=getattr(row, eng.definition.state_field),
+                                 suspended=row.suspended, triggers=steps, history=history)
+
+        @expose("/<int:pk>/workflow/<trigger>", methods=["POST"])
+        @protect()
+        def post_workflow(self, pk, trigger):
+            """Take one step: JSON {"comment": ..., "data": {...}}."""
+            body = request.get_json(silent=True) or {}
+            if not isinstance(body, dict) or not isinstance(body.get("data", {}), dict):
+                return self.response(400, message=_("Send a JSON object with 'data' as an object."))
+            outcome = engine().fire(_session(), pk, trigger, g.user, body.get("data") or {},
+                                    body.get("comment"))
+            return self.response(outcome.status, **outcome.as_json())
+
+    return WorkflowApi

@@ -1,0 +1,113 @@
+"""Bring the database to the model's schema with Alembic, refusing to lose data unless forced."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from alembic.autogenerate import produce_migrations
+from alembic.migration import MigrationContext
+from alembic.operations import Operations, ops
+from sqlalchemy import String, func, select, table, column, text
+from sqlalchemy.engine import Connection
+
+from app.model.problems import N_
+from app.database import builtin  # noqa: F401  (registers its tables on the metadata)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    steps: list = field(default_factory=list)       # alembic operations, in order
+    changes: list[str] = field(default_factory=list)  # human-readable, one per step
+    losses: list[tuple[str, dict]] = field(default_factory=list)  # (template, params) of data lost
+
+
+def _flatten(upgrade_ops) -> list:
+    out = []
+    for op in upgrade_ops.ops:
+        if isinstance(op, ops.ModifyTableOps):
+            out.extend((op.table_name, sub) for sub in op.ops)
+        else:
+            out.append((getattr(op, "table_name", None), op))
+    return out
+
+
+def _count(conn: Connection, table_name: str, column_name: str | None = None) -> int:
+    t = table(table_name, *( [column(column_name)] if column_name else []))
+    query = select(func.count()).select_from(t)
+    if column_name:
+        query = query.where(t.c[column_name].isnot(None))
+    return conn.execute(query).scalar_one()
+
+
+def _narrowing(op: ops.AlterColumnOp) -> bool:
+    old, new = op.existing_type, op.modify_type
+    if isinstance(old, String) and isinstance(new, String):
+        return (new.length or 0) < (old.length or 0)
+    return type(old).__name__.lower() != type(new).__name__.lower()
+
+
+def plan(conn: Connection, metadata) -> Plan:
+    """Compare the database with the metadata and describe every step."""
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    script = produce_migrations(context, metadata)
+    result = Plan()
+    for table_name, op in _flatten(script.upgrade_ops):
+        if isinstance(op, ops.CreateTableOp):
+            result.changes.append(f"create table {op.table_name}")
+        elif isinstance(op, ops.AddColumnOp):
+            result.changes.append(f"add column {table_name}.{op.column.name}")
+        elif isinstance(op, ops.DropColumnOp):
+            rows = _count(conn, table_name, op.column_name)
+            result.changes.append(f"drop column {table_name}.{op.column_name}")
+            if rows:
+                result.losses.append((N_("dropping field {table}.{column} would lose its values in {rows} row(s)"),
+                                      {"table": table_name, "column": op.column_name, "rows": rows}))
+        elif isinstance(op, ops.DropTableOp):
+            rows = _count(conn, op.table_name)
+            result.changes.append(f"drop table {op.table_name}")
+            if rows:
+                result.losses.append((N_("dropping entity {table} would delete {rows} row(s)"),
+                                      {"table": op.table_name, "rows": rows}))
+        elif isinstance(op, ops.AlterColumnOp):
+            if op.modify_type is None:
+                continue  # nullability/default drift only: not a schema change we make
+            result.changes.append(f"change type of {table_name}.{op.column_name} "
+                                  f"from {op.existing_type} to {op.modify_type}")
+            rows = _count(conn, table_name, op.column_name)
+            if _narrowing(op) and rows:
+                result.losses.append((N_("narrowing {table}.{column} from {old} to {new} may cut values in {rows} row(s)"),
+                                      {"table": table_name, "column": op.column_name, "rows": rows,
+                                       "old": str(op.existing_type), "new": str(op.modify_type)}))
+        elif isinstance(op, (ops.CreateIndexOp, ops.DropIndexOp, ops.AddConstraintOp,
+                             ops.DropConstraintOp)):
+            result.changes.append(f"{type(op).__name__} on {table_name}")
+        else:
+            result.changes.append(f"{type(op).__name__} on {table_name}")
+        result.steps.append((table_name, op))
+    return result
+
+
+def execute(conn: Connection, steps: list, metadata=None) -> None:
+    """Run the steps in the caller's transaction; SQLite alters tables in batch (copy) mode."""
+    if metadata is not None and conn.dialect.name == "postgresql":
+        # Autogenerate does not compare sequences; FAB's tables take their ids from named ones.
+        for sequence in metadata._sequences.values():
+            sequence.create(conn, checkfirst=True)
+    operations = Operations(MigrationContext.configure(conn))
+    sqlite = conn.dialect.name == "sqlite"
+    for table_name, op in steps:
+        needs_batch = sqlite and isinstance(op, (ops.DropColumnOp, ops.AlterColumnOp,
+                                                 ops.AddConstraintOp, ops.DropConstraintOp))
+        if needs_batch:
+            with operations.batch_alter_table(table_name) as batch:
+                batch.invoke(op)
+        else:
+            operations.invoke(op)
+
+
+def lock(conn: Connection) -> None:
+    """Two `model apply` at once (two machines deploying) must not interleave."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7460211)"))

@@ -1,0 +1,58 @@
+"""Signals: what one part of the app announces and others react to, in the order create_app connects them.
+
+A workflow step is one event (``step_taken``) that the deadlines and the assessment ledger subscribe
+to; the sweep announces breached deadlines (``deadlines_breached``) to the ledger; ``model apply``
+announces ``model_applied`` so that parts seed their reference data (the calendar). Receivers are
+connected per app (the sender is the app's ``core``), so two apps in one process never cross.
+Every receiver runs inside the sender's transaction: an exception rolls the whole step back.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, MutableSet
+from typing import Any
+
+from blinker import Signal
+
+
+class OrderedSet(MutableSet):
+    """A set that iterates in insertion order (blinker dispatches in its set_class's order)."""
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        self._items: dict[Any, None] = dict.fromkeys(items)
+
+    def __contains__(self, item: Any) -> bool:
+        return item in self._items
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, item: Any) -> None:
+        self._items[item] = None
+
+    def discard(self, item: Any) -> None:
+        self._items.pop(item, None)
+
+    def copy(self) -> "OrderedSet":
+        return OrderedSet(self._items)
+
+
+class OrderedSignal(Signal):
+    """A blinker signal whose receivers run in the order they were connected."""
+
+    set_class = OrderedSet
+
+
+#: A workflow step (or suspend/resume/cancel) was taken, inside its transaction.
+#: kwargs: session, row, trigger, source, dest, at
+step_taken = OrderedSignal("A workflow step was taken; receivers run inside its transaction.")
+
+#: The sweep (or a step) recorded breached deadlines, inside its transaction.
+#: kwargs: session, timers (breach rows), apps ({application id: row with the columns rules read})
+deadlines_breached = OrderedSignal("Deadlines were breached; receivers run inside the sweep's transaction.")
+
+#: `model apply` finished: the schema matches the model and its roles and units exist.
+#: kwargs: session
+model_applied = OrderedSignal("The model was applied to the database; receivers seed their reference data.")

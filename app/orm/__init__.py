@@ -1,1 +1,0 @@
-"""Database classes: the staff user, classes generated from the model, migrations."""

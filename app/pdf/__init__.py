@@ -1,1 +1,0 @@
-"""PDF rendering core for printed forms: fonts, templates, verification codes (no Flask)."""

@@ -1,1 +1,0 @@
-"""Web layer: screens generated from the model, the role's workbench, dashboards."""

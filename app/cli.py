@@ -1,6 +1,7 @@
 """Command line: `flask model check|apply` and `flask demo load`."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -8,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.i18n import model_gettext
+from app.model.problems import N_
 
 model_cli = AppGroup("model", help="Check the model file and apply it to the database.")
 demo_cli = AppGroup("demo", help="Demo users and applications.")
@@ -50,7 +52,13 @@ def apply_command(force: bool, dry_run: bool) -> None:
     """Create or upgrade the database to the model; refuses to lose data unless --force."""
     from app.database.apply import apply_model
 
-    result = apply_model(force=force, dry_run=dry_run)
+    from app.database.migrate import MigrationError
+
+    try:
+        result = apply_model(force=force, dry_run=dry_run)
+    except MigrationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     gettext = _gettext()
     for change in result.changes:
         click.echo(f"  {change}")
@@ -64,11 +72,32 @@ def apply_command(force: bool, dry_run: bool) -> None:
                f"{len(result.changes)} change(s) {state}" if result.changes else "database is up to date")
 
 
+@model_cli.command("check-data")
+def check_data_command() -> None:
+    """List applications whose record the closed loop cannot vouch for (e.g. no accepting clerk)."""
+    from app.cases.records import data_warnings
+
+    core = current_app.extensions["yekuotong"]
+    warnings = data_warnings(core, core.db.session) if core.engine is not None else []
+    for number, text in warnings:
+        click.echo(f"{number}: {text}")
+    gettext = _gettext()
+    click.echo(gettext(N_("%(n)d application(s) need attention.")) % {"n": len(warnings)} if warnings
+               else gettext(N_("No data problems found.")))
+    sys.exit(1 if warnings else 0)
+
+
 @demo_cli.command("load")
 def demo_load_command() -> None:
-    """Create demo users (one per role) and demo applications, once."""
+    """Create demo users (one per role) and demo applications, once. Only in demo mode (YKT_DEMO=1)."""
     from app.demo import load_demo
 
+    if os.environ.get("YKT_DEMO") != "1":
+        gettext = _gettext()
+        click.echo(gettext("Refused: demo data (users with published passwords) is loaded only in demo "
+                              "mode. Set YKT_DEMO=1 for a demo or development database; never on a "
+                              "production database."), err=True)
+        sys.exit(1)
     for line in load_demo():
         click.echo(line)
 

@@ -39,6 +39,7 @@ class YeKuoTong:
         self.calendar_service = None  # app.deadlines.calendar_store.CalendarService
         self.sla = None  # app.deadlines.timers.Sla
         self.ledger = None  # app.assessment.ledger.Ledger
+        self.recorder = None  # app.cases.records.CaseRecorder
         if self.model.workflow is not None:
             self.engine = Engine(self)
             self.todo = Todo(self)

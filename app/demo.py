@@ -8,6 +8,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import func, select
 
+from app.cases.records import ACTOR
 from app.i18n import SHANGHAI
 from app.model.formats import id_card_with_check_digit
 
@@ -19,6 +20,11 @@ DEMO_USERS = [
     ("auditor", "auditor", "陈", "审核", "marketing", "auditor-2026"),
     ("admin", "admin", "系统", "管理员", "service_center", "admin-2026"),
     ("head", "unit_head", "周", "所长", "service_center", "head-2026"),
+    # staff of the units that sign joint decisions off (会签): plan, tariff, completion acceptance
+    ("billing", "signer", "钱", "电费", "billing_center", "billing-2026"),
+    ("station", "signer", "孙", "供电所", "supply_station", "station-2026"),
+    ("production", "signer", "吴", "生技", "production", "production-2026"),
+    ("safety", "signer", "郑", "安监", "safety", "safety-2026"),
 ]
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超"]
@@ -46,7 +52,9 @@ FIELD_VALUES = {
     "supply_point": "10kV城关线 3号台区", "design_unit": "客户自选设计单位", "contractor_name": "客户自选施工单位",
     "contractor_qualification": "D341234567", "hidden_works_qc": "生技 周工", "meter_type": "DDZY285",
     "approval_opinion": "同意", "plan_delay_reason": "线路改造，已告知客户",
+    "design_review_opinion": "设计符合供电方案，同意施工",
 }
+DAYS_AHEAD = {"temp_end_date": 180}  # dates in the future (the end of a temporary supply)
 ROLE_USER = {"clerk": "clerk", "customer_manager": "manager", "metering": "metering", "auditor": "auditor"}
 
 
@@ -86,6 +94,8 @@ def _value(engine, name: str, rng, today, manager):
     spec = engine.entity.fields[name]
     if name in FIELD_VALUES:
         return FIELD_VALUES[name]
+    if name in DAYS_AHEAD:
+        return (today + dt.timedelta(days=DAYS_AHEAD[name])).isoformat()
     if spec.type == "date":
         return (today - dt.timedelta(days=rng.randint(0, 3))).isoformat()
     if spec.type == "decimal":
@@ -108,17 +118,64 @@ def _drive(core, session, row, target, users, rng, today, clock) -> None:
     path = [] if cancel else _path(engine, target, engineering, engine.record(row))
     if path is None:
         raise RuntimeError(f"demo: no path to {target}")
-    for spec in path + ([engine.wf.transition("sign_contract", "billing_account")]
-                        if target == "archive" else []):
-        if spec.trigger == "archive":
-            sign = engine.wf.transition("sign_contract", "billing_account")
-            _fire(core, session, row, sign, users, rng, today, clock())
+    for spec in path:
+        for before in _reflexive_needed(engine, spec):  # e.g. open the account before archiving
+            _fire(core, session, row, before, users, rng, today, clock())
         _prepare(core, session, row, spec.trigger)
+        _documents(core, session, row, spec)
+        _sign_off(core, session, row, spec, users, clock)
         _fire(core, session, row, spec, users, rng, today, clock())
     if cancel:
         outcome = engine.fire(session, row.id, "cancel", users["clerk"], {"reason": "customer_withdrew"},
                               "客户来电撤回", at=clock())
         assert outcome.ok, outcome.message
+
+
+def _reflexive_needed(engine, spec) -> list:
+    """Steps that stay in the stage and fill fields `spec`'s guards need (open_account before archive)."""
+    needed = {name for c in spec.compiled for name in c.fields()}
+    return [t for t in engine.wf.transitions_from(spec.sources[0])
+            if t.reflexive and t is not spec and set(t.required) & needed]
+
+
+def _documents(core, session, row, spec) -> None:
+    """Hand in the documents the stage requires before a step that checks them (drawings, report)."""
+    engine = core.engine
+    if "documents_complete" not in spec.functions or engine.wf.documents is None:
+        return
+    docs = engine.wf.documents
+    cls = core.orm[docs.entity]
+    have = set(session.scalars(select(getattr(cls, docs.kind_field)).where(cls.application_id == row.id)))
+    for kind in engine.wf.required_documents(engine.record(row)):
+        if kind not in have:
+            session.add(cls(application_id=row.id, **{docs.kind_field: kind, docs.received_field: True}, pages=2))
+    session.commit()
+
+
+def _signers() -> dict:
+    """Who signs for each party in the demo: the first demo user of each unit and of each role."""
+    sm = current_app.appbuilder.sm
+    signers: dict = {}
+    for username, *_rest in DEMO_USERS:
+        user = sm.find_user(username=username)
+        if user is None:
+            continue
+        if user.unit is not None:
+            signers.setdefault(f"unit:{user.unit.code}", user)
+        for role in user.roles:
+            signers.setdefault(f"role:{role.name}", user)
+    return signers
+
+
+def _sign_off(core, session, row, spec, users, clock) -> None:
+    """Every party of a joint step signs it off: a demo user of that unit, or holding that role."""
+    for party in spec.signoffs:
+        user = users["_signers"].get(party)
+        if user is None:
+            raise RuntimeError(f"demo: nobody signs {party} off")
+        outcome = core.signoffs.sign(session, row.id, spec.trigger, user, "同意", at=clock())
+        if not outcome.ok and outcome.status != 409:  # 409: already signed for this party
+            raise RuntimeError(f"demo: sign-off {party} of {spec.trigger} on {row.number}: {outcome.message}")
 
 
 def _prepare(core, session, row, trigger: str) -> None:
@@ -136,10 +193,13 @@ def _prepare(core, session, row, trigger: str) -> None:
 
 
 def _fire(core, session, row, spec, users, rng, today, at) -> None:
-    if spec.reflexive and spec.trigger == "sign_contract" and row.account_no:
-        return
+    from app.model import conditions
+
     user = users[next(r for r in spec.roles if r in users)]
-    data = {name: _value(core.engine, name, rng, today, users["customer_manager"]) for name in spec.fields}
+    record = core.engine.record(row)
+    optional = {name for name, _text, c in spec.required_when if not conditions.evaluate(c, record)}
+    data = {name: _value(core.engine, name, rng, today, users["customer_manager"]) for name in spec.fields
+            if name not in optional}
     comment = "按规定办理" if spec.comment_required else None
     outcome = core.engine.fire(session, row.id, spec.trigger, user, data, comment, at=at)
     if not outcome.ok:
@@ -162,13 +222,15 @@ def load_demo() -> list[str]:
     customer_cls = core.orm["customer"]
     doc_cls = core.orm["document"]
     users = {role: sm.find_user(username=name) for role, name in ROLE_USER.items()}
+    users["_signers"] = _signers()
+    session.info[ACTOR] = users["clerk"]  # the demo clerk accepts every case (app.cases.records)
     wf = core.model.workflow
     stages = list(wf.stages)
     now = dt.datetime.now(dt.timezone.utc)
     today = now.astimezone(SHANGHAI).date()
-    required = wf.documents.by_customer_type if wf.documents else {}
-    engineering_stages = {"customer_authorisation", "design", "construction", "intermediate_inspection",
-                          "inspection_rectification", "completion_acceptance", "acceptance_rectification"}
+    engineering_stages = {"customer_authorisation", "design", "design_review", "construction",
+                          "intermediate_inspection", "inspection_rectification", "completion_acceptance",
+                          "acceptance_rectification"}
     total = 0
     for i in range(36):
         stage = stages[i % len(stages)]
@@ -183,12 +245,13 @@ def load_demo() -> list[str]:
                       customer_type=customer.customer_type, address=customer.address,
                       capacity_kw=Decimal(rng.choice([4, 8, 10, 16, 25, 40])),
                       needs_engineering=not residential, inspection_passed=False,
+                      individual_business=not residential and i % 2 == 0, special_customer=i % 7 == 5,
                       accepted_on=today - dt.timedelta(days=36 - i))
         start = now - dt.timedelta(days=1 + (i * 7) % 20, hours=rng.randint(0, 8))
         row._created_at = start
         row.accepted_on = start.astimezone(SHANGHAI).date()
         session.add(row)
-        for kind in required.get(customer.customer_type, []):
+        for kind in core.engine.wf.required_documents(core.engine.record(row), core.engine.wf.initial_stage):
             session.add(doc_cls(application=row, kind=kind, received=True, pages=rng.randint(1, 3)))
         session.commit()
         steps = iter(range(1, 100))
@@ -201,6 +264,7 @@ def load_demo() -> list[str]:
                                        "客户要求暂缓", at=clock())
             assert outcome.ok, outcome.message
         total += 1
+    session.info.pop(ACTOR, None)
     sla = core.sla
     breaches = sla.sweep(session, now) if sla is not None else 0
     lines.append(f"Demo applications created: {total}, over {len(stages)} stages; {breaches} deadline(s) overdue.")

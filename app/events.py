@@ -49,9 +49,17 @@ class OrderedSignal(Signal):
 #: kwargs: session, row, trigger, source, dest, at
 step_taken = OrderedSignal("A workflow step was taken; receivers run inside its transaction.")
 
+#: A correction step changed fields that rules read, inside its transaction (deadlines recompute).
+#: kwargs: session, row, changed (set of field names), user, at
+case_corrected = OrderedSignal("A case was corrected; receivers run inside its transaction.")
+
 #: The sweep (or a step) recorded breached deadlines, inside its transaction.
 #: kwargs: session, timers (breach rows), apps ({application id: row with the columns rules read})
 deadlines_breached = OrderedSignal("Deadlines were breached; receivers run inside the sweep's transaction.")
+
+#: `model apply` migrated the schema, inside its transaction: parts install their triggers.
+#: kwargs: connection
+schema_migrated = OrderedSignal("The schema was migrated; receivers add DDL inside the same transaction.")
 
 #: `model apply` finished: the schema matches the model and its roles and units exist.
 #: kwargs: session

@@ -50,7 +50,7 @@ def prepare(apps: int) -> list[int]:
             row = core.orm["application"](customer_type="residential", business_type="new", address=f"压测{i}",
                                           capacity_kw=4, needs_engineering=False, inspection_passed=False)
             session.add(row)
-            for kind in core.model.workflow.documents.by_customer_type["residential"]:
+            for kind in core.engine.wf.required_documents({"customer_type": "residential"}, core.engine.wf.initial_stage):
                 session.add(core.orm["document"](application=row, kind=kind, received=True))
             if i % 200 == 199:
                 session.commit()

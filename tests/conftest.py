@@ -10,7 +10,10 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI") == "true"
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORDS = {"clerk": "clerk-2026", "manager": "manager-2026", "metering": "metering-2026",
-             "auditor": "auditor-2026", "admin": "admin-2026", "head": "head-2026"}
+             "auditor": "auditor-2026", "admin": "admin-2026", "head": "head-2026",
+             # co-signing staff (会签) of 电费管理中心, 供电所, 生技, 安监
+             "billing": "billing-2026", "station": "station-2026", "production": "production-2026",
+             "safety": "safety-2026"}
 
 
 def reset_postgres(url: str) -> None:

@@ -11,7 +11,7 @@ from test_workflow_api import new_application
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORDS = {"clerk": "clerk-2026", "manager": "manager-2026", "metering": "metering-2026",
-             "auditor": "auditor-2026"}
+             "auditor": "auditor-2026", "billing": "billing-2026", "station": "station-2026"}
 
 
 @pytest.fixture()
@@ -63,6 +63,24 @@ def act(browser, base: str, user: str, pk: int, button: str, fill: dict | None =
     return text
 
 
+def sign(browser, base: str, user: str, pk: int, trigger: str) -> str:
+    """Sign in as `user` and press 会签 in the case page's sign-off box for `trigger`."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORDS[user])
+    page.click("[type=submit]")
+    page.goto(f"{base}/application/show/{pk}")
+    form = page.locator(f"form.signoff-form[data-trigger={trigger}]")
+    form.locator("[name=comment]").fill("同意")
+    form.locator("button").click()
+    page.wait_for_load_state()
+    text = page.locator("#signoffs").inner_text() + page.locator(".alert").first.inner_text()
+    context.close()
+    return text
+
+
 def test_residential_case_clicked_through_in_chinese(app, server, browser):
     pk = new_application(app, "residential", engineering=False)
     day = "2026-11-27"
@@ -74,15 +92,26 @@ def test_residential_case_clicked_through_in_chinese(app, server, browser):
         ("manager", "提交方案审批", {"approved_capacity_kw": "8", "supply_point": "城关线3号台区"},
          {"supply_voltage": "220V", "metering_method": "直接接入式", "billing_method": "单一制电价",
           "tariff_category": "居民生活用电"}, "方案审批"),
+        # the survey participants sign the plan (会签) before it is approved
+        ("manager", "approve_plan"), ("billing", "approve_plan"), ("metering", "approve_plan"),
+        ("station", "approve_plan"),
         ("auditor", "审批通过", {"approval_opinion": "同意"}, {}, "方案答复"),
-        ("manager", "书面答复（直接装表）", {"reply_date": day}, {}, "装表接电"),
-        ("metering", "装表送电", {"meter_no": "3410001", "meter_type": "DDZY285", "initial_reading": "0",
-                                "power_on_date": day}, {}, "建立电费账户"),
-        ("manager", "签订合同并建立电费账户", {"contract_no": "HT-1", "contract_signed_on": day,
-                                          "account_no": "ZH-1"}, {"tariff_category": "居民生活用电"}, "建立电费账户"),
+        ("manager", "书面答复（直接装表）", {"reply_date": day}, {}, "安装计量装置"),
+        ("metering", "安装计量装置", {"meter_no": "3410001", "meter_type": "DDZY285", "initial_reading": "0"}, {},
+         "签订供用电合同"),
+        ("manager", "签订供用电合同", {"contract_no": "HT-1", "contract_signed_on": day}, {}, "联合确定电价类别"),
+        ("auditor", "set_tariff"), ("billing", "set_tariff"), ("manager", "set_tariff"),
+        ("manager", "确定电价类别", {}, {"tariff_category": "居民生活用电"}, "送电"),
+        ("metering", "送电", {"power_on_date": day}, {}, "建立电费账户"),
+        ("manager", "建立电费账户", {"account_no": "ZH-1"}, {}, "建立电费账户"),
         ("clerk", "资料归档", {"archive_no": "DA-1", "archived_on": day}, {}, "归档"),
     ]
-    for user, button, fill, select, stage in steps:
+    for item in steps:
+        if len(item) == 2:  # a sign-off
+            text = sign(browser, server, item[0], pk, item[1])
+            assert "已会签" in text, (item, text[:300])
+            continue
+        user, button, fill, select, stage = item
         text = act(browser, server, user, pk, button, fill, select)
         assert "已完成" in text, (button, text[:300])
         assert f"环节：{stage}" in text.replace(" ", "").replace("\n", "") or stage in text, (button, stage)

@@ -79,10 +79,10 @@ def test_api_rejects_bad_id_card_and_missing_required(app, login):
                                                        "id_card": "123", "phone": "13812345678",
                                                        "address": "x"})
     assert response.status_code == 422
-    assert "id_card" in response.get_json()["message"]
+    assert response.get_json()["errors"]["id_card"] == ["身份证号码为 18 位：前 17 位是数字，最后一位是数字或 X。"]
     response = client.post("/api/v1/customer/", json={"customer_type": "residential"})
     assert response.status_code == 422
-    assert {"name", "phone", "address"} <= set(response.get_json()["message"])
+    assert {"name", "phone", "address"} <= set(response.get_json()["errors"])
     assert count(app, "customer") == before
 
 
@@ -90,4 +90,4 @@ def test_api_rejects_unknown_choice(app, login):
     response = login("clerk").post("/api/v1/customer/", json={
         "name": "接口客户", "customer_type": "martian", "phone": "13812345678", "address": "x"})
     assert response.status_code == 422
-    assert "customer_type" in response.get_json()["message"]
+    assert response.get_json()["errors"]["customer_type"] == ["请从列出的选项中选择。"]

@@ -17,6 +17,7 @@ from app.printing.forms import count_pages
 from app.printing.layout import Layout, layout, placed_fields, reached
 from app.printing.values import display
 from app.model.loader import load_file
+from test_workflow_api import documents_for
 
 MODEL = load_file("model.yaml").model
 TODAY = dt.date.today()
@@ -60,16 +61,20 @@ def user(app, username):
 
 
 def new_application(app, customer_type="non_residential", engineering=True, name="打印测试商店") -> int:
-    with app.app_context():
+    from app.cases.records import acting_as
+
+    with app.app_context(), acting_as(core_of(app).db.session, user(app, "clerk")):  # the clerk accepts it
         core = core_of(app)
         session = core.db.session
         customer = core.orm["customer"](name=name, customer_type=customer_type, phone="13800000088",
                                         address=ADDRESS)
+        shop = customer_type == "non_residential"  # a shop: an individual business (个体户, 营业执照)
         row = core.orm["application"](customer=customer, business_type="new", customer_type=customer_type,
                                       address=ADDRESS, capacity_kw=16, needs_engineering=engineering,
-                                      inspection_passed=False)
+                                      inspection_passed=False, individual_business=shop,
+                                      accepted_by_id=user(app, "clerk").id)  # its unit's managers see it
         session.add(row)
-        for kind in MODEL.workflow.documents.by_customer_type[customer_type]:
+        for kind in documents_for(customer_type, individual_business=shop):
             session.add(core.orm["document"](application=row, kind=kind, received=True, pages=2))
         session.commit()
         return row.id
@@ -91,6 +96,28 @@ def orm_update(app, key, pk, **values):
         core.db.session.commit()
 
 
+def hand_in(app, pk, stage):
+    """The documents the model requires at `stage` (drawings and budget book, completion report)."""
+    with app.app_context():
+        core = core_of(app)
+        row = core.db.session.get(core.engine.cls, pk)
+        for kind in core.engine.wf.required_documents(core.engine.record(row), stage):
+            core.db.session.add(core.orm["document"](application_id=pk, kind=kind, received=True, pages=3))
+        core.db.session.commit()
+
+
+def sign_all(app, pk, trigger):
+    """Every party of a joint step signs it off (会签), each as a user of its unit."""
+    from test_workflow_api import SIGNER_OF
+
+    with app.app_context():
+        core = core_of(app)
+        row = core.db.session.get(core.engine.cls, pk)
+        for party in core.engine.spec_for(trigger, row.stage).signoffs:
+            outcome = core.signoffs.sign(core.db.session, pk, trigger, user(app, SIGNER_OF[party.split(":")[1]]))
+            assert outcome.ok, (party, outcome.message)
+
+
 def through_survey(app, pk):
     fire(app, pk, "clerk", "forward")
     with app.app_context():
@@ -103,10 +130,13 @@ def to_archive(app, pk):
     """The long way: works, a failed intermediate inspection with a defect, re-inspection, archive."""
     through_survey(app, pk)
     fire(app, pk, "manager", "submit_plan", PLAN)
+    sign_all(app, pk, "approve_plan")
     fire(app, pk, "auditor", "approve_plan", {"approval_opinion": "同意按此方案供电"})
     fire(app, pk, "manager", "reply_with_works", {"reply_date": TODAY.isoformat()})
     fire(app, pk, "manager", "authorise")
+    hand_in(app, pk, "design")
     fire(app, pk, "manager", "complete_design", {"design_unit": "某设计院", "budget_amount": "12000"})
+    fire(app, pk, "auditor", "pass_design_review", {"design_review_opinion": "设计符合供电方案"})
     fire(app, pk, "manager", "request_inspection", {"contractor_name": "某电力安装公司",
                                                     "contractor_qualification": "D3410001"})
     with app.app_context():
@@ -120,12 +150,17 @@ def to_archive(app, pk):
     fire(app, pk, "manager", "request_reinspection")
     orm_update(app, "inspection_defect", defect_id, fixed=True, recheck_note="复检已整改到位")
     fire(app, pk, "auditor", "pass_inspection", {"hidden_works_qc": "生技 周工"})
+    hand_in(app, pk, "construction")
     fire(app, pk, "manager", "request_acceptance")
+    sign_all(app, pk, "pass_acceptance")
     fire(app, pk, "auditor", "pass_acceptance", {"acceptance_date": TODAY.isoformat()})
     fire(app, pk, "metering", "install_meter", {"meter_no": "3410088", "meter_type": "DTZY341",
-                                                "initial_reading": "0", "power_on_date": TODAY.isoformat()})
-    fire(app, pk, "manager", "sign_contract", {"contract_no": "HT-打印-1", "contract_signed_on": TODAY.isoformat(),
-                                               "tariff_category": "commercial", "account_no": "ZH-打印-1"})
+                                                "initial_reading": "0"})
+    fire(app, pk, "manager", "sign_contract", {"contract_no": "HT-打印-1", "contract_signed_on": TODAY.isoformat()})
+    sign_all(app, pk, "set_tariff")
+    fire(app, pk, "manager", "set_tariff", {"tariff_category": "commercial"})
+    fire(app, pk, "metering", "switch_on", {"power_on_date": TODAY.isoformat()})
+    fire(app, pk, "manager", "open_account", {"account_no": "ZH-打印-1"})
     fire(app, pk, "clerk", "archive", {"archive_no": "DA-打印-1", "archived_on": TODAY.isoformat()})
 
 
@@ -171,7 +206,7 @@ FORMS = [k for k, f in MODEL.forms.items() if f.scope == "application"]  # the r
 @pytest.mark.parametrize("form", FORMS)
 def test_each_form_prints_the_application_values_and_labels(app, login, archived, form):
     before = counts(app, archived)
-    response = login(printer_of(form)).get(f"/print/{form}/{archived}")
+    response = login(printer_of(form)).post(f"/print/{form}/{archived}")
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.mimetype == "application/pdf"
     with app.app_context():
@@ -191,8 +226,8 @@ def test_each_form_prints_the_application_values_and_labels(app, login, archived
 
 def test_archive_list_lists_documents_and_printed_forms(app, login, archived):
     for form in ("application_form", "survey_record"):
-        assert login("admin").get(f"/print/{form}/{archived}").status_code == 200
-    text = flat(pdf_text(login("clerk").get(f"/print/archive_list/{archived}").data))
+        assert login("admin").post(f"/print/{form}/{archived}").status_code == 200
+    text = flat(pdf_text(login("clerk").post(f"/print/archive_list/{archived}").data))
     assert "居民身份证复印件" in text and "营业执照复印件" in text
     assert "现场勘查记录" in text and "打印表单" in text and "客户资料" in text
     with app.app_context():
@@ -204,7 +239,7 @@ def test_archive_list_lists_documents_and_printed_forms(app, login, archived):
 
 
 def test_print_record_and_history_row(app, login, archived):
-    response = login("manager").get(f"/print/survey_record/{archived}")
+    response = login("manager").post(f"/print/survey_record/{archived}")
     assert response.status_code == 200
     with app.app_context():
         core = core_of(app)
@@ -228,12 +263,12 @@ def test_print_record_and_history_row(app, login, archived):
 def test_form_before_its_stage_is_refused_and_nothing_recorded(app, login):
     pk = new_application(app, name="未到阶段客户")
     before = counts(app, pk)
-    api = login("manager").get(f"/api/v1/application/{pk}/print/survey_record")
+    api = login("manager").post(f"/api/v1/application/{pk}/print/survey_record")
     assert api.status_code == 409 and "现场勘查记录" in api.get_json()["message"]
     assert "现场勘查" in api.get_json()["message"]  # the stage it waits for
-    assert login("manager").get(f"/print/survey_record/{pk}",
+    assert login("manager").post(f"/print/survey_record/{pk}",
                                 headers={"Accept": "application/json"}).status_code == 409
-    screen = login("manager").get(f"/print/survey_record/{pk}")
+    screen = login("manager").post(f"/print/survey_record/{pk}")
     assert screen.status_code == 302 and screen.headers["Location"].endswith(f"/application/show/{pk}")
     assert counts(app, pk) == before
     # At site_survey with no survey data yet: still not reached; the initial form always is.
@@ -242,34 +277,34 @@ def test_form_before_its_stage_is_refused_and_nothing_recorded(app, login):
         manager = user(app, "manager").id
     fire(app, pk, "auditor", "approve_review", {"owner": manager})
     before = counts(app, pk)
-    assert login("manager").get(f"/api/v1/application/{pk}/print/survey_record").status_code == 409
-    assert login("auditor").get(f"/api/v1/application/{pk}/print/archive_list").status_code == 409
+    assert login("manager").post(f"/api/v1/application/{pk}/print/survey_record").status_code == 409
+    assert login("auditor").post(f"/api/v1/application/{pk}/print/archive_list").status_code == 409
     assert counts(app, pk) == before
-    assert login("clerk").get(f"/print/application_form/{pk}").status_code == 200
+    assert login("clerk").post(f"/print/application_form/{pk}").status_code == 200
     fire(app, pk, "manager", "complete_survey", {**SURVEY, "plan_tracker": manager})
-    assert login("manager").get(f"/print/survey_record/{pk}").status_code == 200
+    assert login("manager").post(f"/print/survey_record/{pk}").status_code == 200
 
 
 def test_role_not_in_form_roles_gets_403(app, login, archived):
     before = counts(app, archived)
     for username, form in (("metering", "application_form"), ("clerk", "survey_record"),
                            ("manager", "archive_list")):
-        assert login(username).get(f"/print/{form}/{archived}").status_code == 403, (username, form)
-        api = login(username).get(f"/api/v1/application/{archived}/print/{form}")
+        assert login(username).post(f"/print/{form}/{archived}").status_code == 403, (username, form)
+        api = login(username).post(f"/api/v1/application/{archived}/print/{form}")
         assert api.status_code == 403 and MODEL.forms[form].label_zh in api.get_json()["message"]
     assert counts(app, archived) == before
 
 
 def test_unknown_form_and_application_are_404(app, login, archived):
-    assert login("admin").get(f"/print/no_such_form/{archived}").status_code == 404
-    assert login("admin").get("/print/application_form/999999").status_code == 404
-    assert login("admin").get("/api/v1/application/999999/print/application_form").status_code == 404
+    assert login("admin").post(f"/print/no_such_form/{archived}").status_code == 404
+    assert login("admin").post("/print/application_form/999999").status_code == 404
+    assert login("admin").post("/api/v1/application/999999/print/application_form").status_code == 404
 
 
 def test_signed_out_user_is_sent_to_login(app, archived):
     response = app.test_client().get(f"/print/application_form/{archived}")
     assert response.status_code == 302 and "login" in response.headers["Location"]
-    assert app.test_client().get(f"/api/v1/application/{archived}/print/application_form").status_code == 401
+    assert app.test_client().post(f"/api/v1/application/{archived}/print/application_form").status_code == 401
 
 
 def test_render_error_is_logged_409_and_nothing_recorded(app, login, archived, monkeypatch, caplog):
@@ -282,8 +317,8 @@ def test_render_error_is_logged_409_and_nothing_recorded(app, login, archived, m
     monkeypatch.setattr(render, "html_to_pdf", broken)
     before = counts(app, archived)
     with caplog.at_level("ERROR"):
-        api = login("manager").get(f"/api/v1/application/{archived}/print/survey_record")
-        screen = login("manager").get(f"/print/survey_record/{archived}")
+        api = login("manager").post(f"/api/v1/application/{archived}/print/survey_record")
+        screen = login("manager").post(f"/print/survey_record/{archived}")
     assert api.status_code == 409 and "现场勘查记录" in api.get_json()["message"]
     assert screen.status_code == 302
     assert counts(app, archived) == before
@@ -303,11 +338,11 @@ def test_application_page_shows_buttons_for_printable_forms(app, login, archived
     html = login("manager").get(f"/application/show/{archived}").get_data(as_text=True)
     assert 'id="print-forms"' in html
     for form in FORMS:
-        shown = f'href="/print/{form}/{archived}"' in html
+        shown = f'action="/print/{form}/{archived}"' in html
         assert shown == ("customer_manager" in MODEL.forms[form].roles), form
     pk = new_application(app, name="按钮客户")
     html = login("clerk").get(f"/application/show/{pk}").get_data(as_text=True)
-    assert f'href="/print/application_form/{pk}"' in html and "/print/survey_record/" not in html
+    assert f'action="/print/application_form/{pk}"' in html and "/print/survey_record/" not in html
     assert 'id="print-forms"' not in login("metering").get(f"/application/show/{pk}").get_data(as_text=True)
 
 
@@ -325,7 +360,7 @@ def latest_code(app, pk, form) -> str:
 def test_verify_matches_then_reports_a_change(app, login):
     pk = new_application(app, name="核验测试客户")
     through_survey(app, pk)
-    assert login("manager").get(f"/print/survey_record/{pk}").status_code == 200
+    assert login("manager").post(f"/print/survey_record/{pk}").status_code == 200
     code = latest_code(app, pk, "survey_record")
     anonymous = app.test_client()
     page = anonymous.get(f"/verify/{code}")
@@ -368,7 +403,7 @@ def test_verify_unknown_code_is_404(app):
 def test_qr_encodes_the_public_verify_url(app, login, archived):
     import segno
 
-    response = login("manager").get(f"/print/survey_record/{archived}")
+    response = login("manager").post(f"/print/survey_record/{archived}")
     code = latest_code(app, archived, "survey_record")
     image = next(iter(PdfReader(io.BytesIO(response.data)).pages[0].images)).image.convert("L")
     # Module by module against the expected symbol: a content check with no QR decoder.
@@ -454,7 +489,7 @@ def test_english_labels_when_the_ui_is_english(app, archived):
     client = app.test_client()
     client.post("/login/", data={"username": "manager", "password": "manager-2026"})
     client.get("/lang/en")
-    text = flat(pdf_text(client.get(f"/print/plan_reply/{archived}").data))
+    text = flat(pdf_text(client.post(f"/print/plan_reply/{archived}").data))
     assert "Supplyvoltage" in text and "Viacurrenttransformer" in text and "Supplyplanreply" in text
     assert "供电方案" in text  # the paper's own wording stays Chinese
     client.get("/lang/zh")
@@ -467,7 +502,7 @@ PDFTOPPM = shutil.which("pdftoppm")
 
 @pytest.mark.skipif(PDFTOPPM is None, reason="pdftoppm missing: apt-get install -y poppler-utils")
 def test_printed_page_is_not_blank_without_system_fonts(app, login, archived, tmp_path):
-    pdf = login("manager").get(f"/print/plan_reply/{archived}").data
+    pdf = login("manager").post(f"/print/plan_reply/{archived}").data
     empty = tmp_path / "no-fonts"
     empty.mkdir()
     conf = tmp_path / "fonts.conf"

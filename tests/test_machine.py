@@ -26,8 +26,12 @@ STAGES = list(MODEL.workflow.stages)
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def functions(docs: bool = True, overdue: bool = False) -> dict:
+ALL_PARTIES = {p for t in WF.transitions for p in t.signoffs}
+
+
+def functions(docs: bool = True, overdue: bool = False, signed=ALL_PARTIES) -> dict:
     return {
+        "signed_off": lambda trigger: signed,  # joint decisions: every party has signed (unless told)
         "documents_complete": lambda: docs,
         "has_role": lambda role: False,
         "timer_overdue": lambda timer: overdue,
@@ -63,10 +67,11 @@ def fire(app: dict, trigger: str, role: str, **kwargs) -> Decision:
 SURVEY = {"survey_date": date(2026, 11, 3), "survey_participants": "客户服务中心 张三", "survey_findings": "具备接入条件"}
 PLAN = {"supply_voltage": "v220", "approved_capacity_kw": Decimal("8"), "supply_point": "10kV 文三线 3 号变",
         "metering_method": "direct", "billing_method": "single_rate", "tariff_category": "residential"}
-METER = {"meter_no": "3300001234", "meter_type": "DDZY71", "initial_reading": Decimal("0"),
-         "power_on_date": date(2026, 11, 12)}
-CONTRACT = {"contract_no": "HT-2026-001", "contract_signed_on": date(2026, 11, 12),
-            "tariff_category": "residential", "account_no": "0123456789"}
+METER = {"meter_no": "3300001234", "meter_type": "DDZY71", "initial_reading": Decimal("0")}
+CONTRACT = {"contract_no": "HT-2026-001", "contract_signed_on": date(2026, 11, 12)}
+TARIFF = {"tariff_category": "residential"}
+POWER_ON = {"power_on_date": date(2026, 11, 13)}
+ACCOUNT = {"account_no": "0123456789"}
 ARCHIVE = {"archive_no": "DA-2026-001", "archived_on": date(2026, 11, 13)}
 
 
@@ -101,15 +106,22 @@ def test_residential_flow_without_engineering():
     assert works.failed_conditions == ("needs_engineering is true", "customer_type != residential")
     fire(app, "reply_direct", "customer_manager", data={"reply_date": date(2026, 11, 10)})
     assert app["stage"] == "meter_installation"
+    # 装表送电 (7): the meter, then the contract, then the tariff set jointly, then power on
     fire(app, "install_meter", "metering", data=METER)
-    assert app["stage"] == "billing_account"
+    assert app["stage"] == "contract_signing"
+    d = fire(app, "sign_contract", "customer_manager", data=CONTRACT)
+    assert d.dest == "tariff_setting" and dict(d.changes) == CONTRACT
+    fire(app, "set_tariff", "customer_manager", data=TARIFF)
+    assert app["stage"] == "power_on" and app.get("power_on_date") is None
+    fire(app, "switch_on", "metering", data=POWER_ON)
+    assert app["stage"] == "billing_account" and app["power_on_date"] == date(2026, 11, 13)
 
     early = decide(app, "archive", "clerk", data=ARCHIVE)
     assert early.kinds == ("guard_failed",)
-    assert early.failed_conditions == ("account_no is not null", "contract_no is not null")
-    d = fire(app, "sign_contract", "customer_manager", data=CONTRACT)
+    assert early.failed_conditions == ("account_no is not null",)
+    d = fire(app, "open_account", "customer_manager", data=ACCOUNT)
     assert d.dest == "billing_account" == app["stage"]
-    assert dict(d.changes) == CONTRACT
+    assert dict(d.changes) == ACCOUNT
     d = fire(app, "archive", "clerk", data=ARCHIVE)
     assert app["stage"] == "archive" and "archive" in WF.terminal_stages
     assert app["archive_no"] == "DA-2026-001"
@@ -127,6 +139,8 @@ def test_non_residential_flow_with_inspection_and_acceptance_loops():
     fire(app, "authorise", "customer_manager")
     assert app["stage"] == "design"
     fire(app, "complete_design", "customer_manager", data={"design_unit": "某设计院", "budget_amount": Decimal("12000")})
+    assert app["stage"] == "design_review"
+    fire(app, "pass_design_review", "auditor", data={"design_review_opinion": "符合供电方案"})
     assert app["stage"] == "construction"
 
     early = decide(app, "request_acceptance", "customer_manager")
@@ -261,11 +275,12 @@ def test_unknown_stage_is_wrong_stage():
 
 
 def test_guard_failure_lists_canonical_text():
-    app = {**new_application(), "stage": "billing_account", "contract_no": "   "}
+    app = {**new_application(), "stage": "billing_account"}
     d = decide(app, "archive", "clerk", data=ARCHIVE)
-    # a blank string is not null for the condition language; only account_no fails
     assert d.kinds == ("guard_failed",) and d.failed_conditions == ("account_no is not null",)
     assert d.dest == "archive" and d.status == 422
+    # a blank string is not null for the condition language
+    assert decide({**app, "account_no": "   "}, "archive", "clerk", data=ARCHIVE).ok
 
 
 def test_missing_required_fields_are_listed():
@@ -273,7 +288,7 @@ def test_missing_required_fields_are_listed():
     d = decide(app, "install_meter", "metering",
                data={"meter_no": "3300001234", "meter_type": "", "initial_reading": None})
     assert d.kinds == ("missing_fields",)
-    assert d.missing_fields == ("meter_type", "initial_reading", "power_on_date")
+    assert d.missing_fields == ("meter_type", "initial_reading")
     # a value already on the record satisfies 'required'; data may not blank it
     app.update(METER)
     assert decide(app, "install_meter", "metering").ok
@@ -289,7 +304,7 @@ def test_all_422_problems_come_together():
     assert d.kind == "unknown_data_field" and d.status == 422
     assert d.unknown_fields == ("meter_no", "stage")
     assert d.missing_fields == ("archive_no", "archived_on")
-    assert d.failed_conditions == ("account_no is not null", "contract_no is not null")
+    assert d.failed_conditions == ("account_no is not null",)
     assert dict(d.changes) == {"archive_no": ""}
     app["stage"] = "completion_acceptance"
     d = decide(app, "fail_acceptance", "auditor", data={"acceptance_date": date(2026, 1, 1)})
@@ -318,12 +333,12 @@ def test_wrong_role_is_checked_before_guards_and_fields():
 
 
 def test_reflexive_transition():
-    spec = WF.transition("sign_contract", "billing_account")
+    spec = WF.transition("open_account", "billing_account")
     assert spec.reflexive and spec.dest == "billing_account"
-    assert WF.next_stage("sign_contract", "billing_account") == "billing_account"
+    assert WF.next_stage("open_account", "billing_account") == "billing_account"
     app = {**new_application(), "stage": "billing_account"}
-    fire(app, "sign_contract", "customer_manager", data=CONTRACT)
-    fire(app, "sign_contract", "customer_manager", data={**CONTRACT, "account_no": "999"})
+    fire(app, "open_account", "customer_manager", data=ACCOUNT)
+    fire(app, "open_account", "customer_manager", data={"account_no": "999"})
     assert app["stage"] == "billing_account" and app["account_no"] == "999"
     assert not WF.transition("archive", "billing_account").reflexive
 
@@ -360,9 +375,9 @@ def test_available_filters_roles_and_reports_guards():
 def test_available_from_billing_account():
     app = {**new_application(), "stage": "billing_account"}
     got = WF.available("billing_account", False, {"clerk", "customer_manager"}, app, {}, functions())
-    assert [t.trigger for t, _ in got] == ["sign_contract", "archive"]
+    assert [t.trigger for t, _ in got] == ["open_account", "archive"]
     assert got[0][1].ok and got[1][1].kind == "guard_failed"
-    assert [t.trigger for t, _ in WF.available("billing_account", False, {"clerk"}, app)] == ["archive"]
+    assert [t.trigger for t, _ in WF.available("billing_account", False, {"customer_manager"}, app)] == ["open_account"]
 
 
 # ------------------------------------------------------------ suspension and cancellation
@@ -426,7 +441,7 @@ def test_no_leaked_models_and_no_back_doors():
         assert obj.state == "billing_account" and obj.is_billing_account()
         for stage in STAGES:
             assert not hasattr(obj, f"to_{stage}")
-        assert obj.may_sign_contract() and obj.may_archive() and not obj.may_forward()
+        assert obj.may_open_account() and obj.may_archive() and not obj.may_forward()
     assert len(WF.machine.models) == 0
     with pytest.raises(RuntimeError):
         with WF.transient("acceptance"):
@@ -474,7 +489,8 @@ def test_http_status_of_every_kind():
     assert wm.HTTP_STATUS == {
         "unknown_trigger": 409, "wrong_stage": 409, "suspended": 409, "not_suspended": 409, "wrong_role": 403,
         "unknown_data_field": 422, "missing_fields": 422, "guard_failed": 422, "comment_required": 422,
-        "unknown_reason": 422}
+        "unknown_reason": 422, "signoffs_missing": 422, "no_signoffs": 409, "already_signed": 409,
+        "not_a_signer": 403}
 
 
 @pytest.mark.parametrize("module", ["machine", "decision", "diagram"])
@@ -502,18 +518,19 @@ def _workflow(data: dict) -> Workflow:
 def test_guards_see_data_and_set_values():
     data = _model_data()
     for t in data["workflow"]["transitions"]:
-        if t["trigger"] == "sign_contract":
+        if t["trigger"] == "set_tariff":
             t["conditions"] = ["contract_no is not null", "tariff_category == residential"]
+            del t["signoffs"]
         if t["trigger"] == "authorise":
             t["set"] = {"needs_engineering": True}
             t["conditions"] = ["needs_engineering is true"]
     wf = _workflow(data)
-    record = {"stage": "billing_account", "tariff_category": "commercial"}
-    d = wf.decide("sign_contract", stage="billing_account", suspended=False, roles={"customer_manager"},
+    record = {"stage": "tariff_setting", "tariff_category": "commercial"}
+    d = wf.decide("set_tariff", stage="tariff_setting", suspended=False, roles={"customer_manager"},
                   record=record, data={})
     assert d.failed_conditions == ("contract_no is not null", "tariff_category == residential")
-    d = wf.decide("sign_contract", stage="billing_account", suspended=False, roles={"customer_manager"},
-                  record=record, data=CONTRACT)
+    d = wf.decide("set_tariff", stage="tariff_setting", suspended=False, roles={"customer_manager"},
+                  record={**record, "contract_no": "HT-1"}, data=TARIFF)
     assert d.ok, d
     d = wf.decide("authorise", stage="customer_authorisation", suspended=False, roles={"customer_manager"},
                   record={"needs_engineering": False})

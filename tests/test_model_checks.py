@@ -57,7 +57,7 @@ CASES: dict[str, list[tuple[str, int, int | None]]] = {
     "M110_missing_unit_entity.yaml": [("M110", 9, 3)],           # the entities mapping
     "M110_unit_without_name.yaml": [("M110", 14, 7)],            # the unit's fields mapping
     "M111_default_wrong_type.yaml": [("M111", 16, 68)],
-    "M112_max_length_on_text.yaml": [("M112", 16, 68)],
+    "M112_max_length_on_integer.yaml": [("M112", 16, 71)],
     "M112_format_on_integer.yaml": [("M112", 16, 69)],
     "M112_unique_text.yaml": [("M112", 16, 64)],
     "M113_duplicate_unit_key.yaml": [("M113", 10, 11)],          # the second 'center'
@@ -65,6 +65,14 @@ CASES: dict[str, list[tuple[str, int, int | None]]] = {
     "M115_duplicate_action.yaml": [("M115", 17, 14)],
     "M116_actions_without_list.yaml": [("M116", 17, 14)],
     "M117_reference_cycle.yaml": [("M117", 16, 35), ("M117", 17, 91)],  # both ends of the cycle
+    # input limits and what each role sees
+    "M130_min_on_string.yaml": [("M130", 16, 63)],
+    "M131_max_below_min.yaml": [("M131", 16, 75)],             # at max
+    "M132_bound_does_not_fit.yaml": [("M132", 16, 86)],        # 0.001 with places: 2
+    "M133_default_outside_limits.yaml": [("M133", 16, 86)],
+    "M134_scope_without_owner.yaml": [("M134", 6, 50)],
+    "M135_admin_scoped.yaml": [("M135", 5, 50)],
+    "M136_private_title.yaml": [("M136", 20, 12)],
     # workflow
     "M201_unknown_workflow_entity.yaml": [("M201", 18, 11)],
     "M201_unknown_documents_entity.yaml": [("M201", 21, 13)],
@@ -122,6 +130,62 @@ CASES: dict[str, list[tuple[str, int, int | None]]] = {
     "M406_responsible_on_timer_rule.yaml": [("M406", 38, 13)],
     "M407_unknown_unit.yaml": [("M407", 40, 20)],
     "M408_amount_range_reversed.yaml": [("M408", 39, 13)],
+    # fine rules as the regulation words them (stage ranges, judged breaches, per-case units)
+    "M420_stage_range_two_lower_bounds.yaml": [("M420", 49, 126)],  # the range mapping
+    "M421_stage_range_empty.yaml": [("M421", 49, 92)],
+    "M422_at_stage_on_suspension_rule.yaml": [("M422", 49, 118)],
+    "M422_when_on_incident_rule.yaml": [("M422", 49, 91)],
+    "M424_unknown_excluded_rule.yaml": [("M424", 49, 128)],
+    "M425_rule_excludes_itself.yaml": [("M425", 49, 128)],
+    "M426_unit_target_without_source.yaml": [("M426", 49, 97)],
+    "M427_target_field_not_a_user.yaml": [("M427", 49, 111)],
+    "M428_sanction_on_unit_rule.yaml": [("M428", 49, 129)],
+    "M429_incident_rule_fines_a_unit.yaml": [("M429", 49, 94)],
+    "M202_unknown_stage_in_range.yaml": [("M202", 49, 115)],
+    "M202_unknown_by_stage_stage.yaml": [("M202", 49, 109)],       # at the key
+    "M407_unknown_among_unit.yaml": [("M407", 49, 119)],
+    "M303_unknown_judged_at_transition.yaml": [("M303", 49, 105)],
+    "M430_unsigned_step_without_signoffs.yaml": [("M430", 49, 127)],  # at 'submit'
+    # the public progress lookup (办事公开)
+    "M260_public_words_half_given.yaml": [("M260", 38, 62)],    # at the key given alone
+    "M261_unit_phone_not_a_phone.yaml": [("M261", 10, 70)],
+    "M262_unknown_lookup_field.yaml": [("M262", 37, 18)],
+    "M263_lookup_phone_not_a_phone.yaml": [("M263", 39, 18)],
+    "M264_public_field_personal.yaml": [("M264", 40, 20)],     # 'note', not 'kind'
+    "M265_contact_unit_without_phone.yaml": [("M265", 40, 19)],
+    # the closed case record: accepting clerk, editable fields, corrections, sub-records
+    "M270_accepted_by_unknown.yaml": [("M270", 45, 22)],
+    "M271_accepted_by_not_user.yaml": [("M271", 45, 22)],
+    "M272_editable_unknown_field.yaml": [("M272", 46, 86)],
+    "M273_editable_field_read_by_rules.yaml": [("M273", 46, 86)],   # 'kind' is read by a guard
+    "M274_editable_in_terminal_stage.yaml": [("M274", 48, 69)],
+    "M275_correction_trigger_taken.yaml": [("M275", 50, 17)],
+    "M276_correction_unknown_role.yaml": [("M276", 50, 71)],
+    "M277_correction_unknown_field.yaml": [("M277", 50, 88)],
+    "M278_records_unknown_entity.yaml": [("M278", 50, 5)],
+    "M279_records_without_reference.yaml": [("M279", 50, 5)],
+    "M280_records_unknown_stage.yaml": [("M280", 50, 27)],
+    # steps as the regulation words them: joint sign-offs, conditional required fields, documents
+    "M230_signoff_unit_and_role.yaml": [("M230", 41, 113)],    # the entry naming both
+    "M231_signoff_unknown_unit.yaml": [("M231", 41, 120)],
+    "M203_unknown_signoff_role.yaml": [("M203", 41, 120)],
+    "M232_signoff_twice.yaml": [("M232", 41, 144)],            # the second 'center'
+    "M235_required_when_also_required.yaml": [("M235", 41, 152)],  # at the key in required_when
+    "M204_unknown_required_when_field.yaml": [("M204", 41, 118)],
+    "M208_required_when_unknown_field.yaml": [("M208", 41, 124)],
+    "M240_documents_never_checked.yaml": [("M240", 48, 32)],   # the stage no step checks
+    "M241_document_required_twice.yaml": [("M241", 49, 9)],    # the repeated entry
+    "M211_unknown_required_document_kind.yaml": [("M211", 48, 16)],
+    "M202_unknown_document_stage.yaml": [("M202", 48, 32)],
+    "M208_document_when_reads_a_collection.yaml": [("M208", 47, 31)],
+    # timers with a due date from the data
+    "M330_timer_limit_and_due_date.yaml": [("M330", 52, 3)],   # at the timer's key
+    "M331_due_date_not_a_date.yaml": [("M331", 56, 23)],
+    "M204_unknown_due_date_field.yaml": [("M204", 56, 23)],
+    "M332_due_date_unknown_collection.yaml": [("M332", 64, 28)],
+    "M333_due_date_when_without_collection.yaml": [("M333", 65, 31)],
+    "M334_due_date_with_unit.yaml": [("M334", 64, 5)],
+    "M208_due_date_when_unknown_field.yaml": [("M208", 64, 55)],
 }
 
 
@@ -166,7 +230,8 @@ def test_every_fixture_is_in_the_table():
 
 def test_every_error_code_has_a_fixture():
     emitted = set()
-    for module in ("loader", "checks", "checker", "checks_workflow", "checks_rules"):
+    for module in ("loader", "checks", "checker", "checks_workflow", "checks_rules", "checks_public",
+                   "checks_limits", "checks_scope", "checks_records", "checks_steps"):
         source = (ROOT / "app" / "model" / f"{module}.py").read_text(encoding="utf-8")
         emitted |= set(re.findall(r'"(M\d{3})"', source))
     covered = {code for expected in CASES.values() for code, _, _ in expected}

@@ -8,7 +8,7 @@ from app.model.naming import class_name
 
 MODEL = load_file("model.yaml").model
 USERS = {"clerk": "clerk", "customer_manager": "manager", "metering": "metering",
-         "auditor": "auditor", "admin": "admin", "unit_head": "head"}
+         "auditor": "auditor", "admin": "admin", "unit_head": "head", "signer": "billing"}
 ACTIONS = ("list", "show", "add", "edit", "delete")
 CASES = [(role, key, action) for role in MODEL.roles for key in MODEL.entities for action in ACTIONS]
 

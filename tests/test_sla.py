@@ -18,7 +18,7 @@ def at(text: str) -> dt.datetime:
 
 
 def create(app, created: dt.datetime, customer_type: str = "residential") -> int:
-    from test_workflow_api import WF
+    from test_workflow_api import documents_for
 
     with app.app_context():
         core = app.extensions["yekuotong"]
@@ -26,17 +26,34 @@ def create(app, created: dt.datetime, customer_type: str = "residential") -> int
                                       capacity_kw=4, needs_engineering=False, inspection_passed=False)
         row._created_at = created
         core.db.session.add(row)
-        for kind in WF.documents.by_customer_type[customer_type]:
+        for kind in documents_for(customer_type):
             core.db.session.add(core.orm["document"](application=row, kind=kind, received=True))
         core.db.session.commit()
         return row.id
 
 
 def fire(app, pk: int, username: str, trigger: str, when: dt.datetime, data=None):
+    """Take a step at `when` as `username`, after what it presupposes and these tests are not about:
+    the documents its stage requires are handed in and every party of a joint step signs it off
+    (each as a demo user of its unit); tests/test_process_regulation.py checks those refusals."""
+    from test_workflow_api import SIGNER_OF, USER_OF
+
     with app.app_context():
         core = app.extensions["yekuotong"]
+        session = core.db.session
+        row = session.get(core.engine.cls, pk)
+        spec = core.engine.spec_for(trigger, row.stage)
+        if spec is not None and "documents_complete" in spec.functions:
+            for kind in core.engine.wf.required_documents(core.engine.record(row)):
+                session.add(core.orm["document"](application_id=pk, kind=kind, received=True))
+            session.commit()
+        for party in spec.signoffs if spec is not None else ():
+            kind, _sep, key = party.partition(":")
+            signer = app.appbuilder.sm.find_user(username=SIGNER_OF[key] if kind == "unit" else USER_OF[key])
+            done = core.signoffs.sign(session, pk, trigger, signer, None, at=when)
+            assert done.ok or done.status == 409, (party, done.message)  # 409: signed already
         user = app.appbuilder.sm.find_user(username=username)
-        outcome = core.engine.fire(core.db.session, pk, trigger, user, data or {}, None, at=when)
+        outcome = core.engine.fire(session, pk, trigger, user, data or {}, None, at=when)
         assert outcome.ok, (trigger, outcome.message, outcome.errors)
 
 

@@ -6,12 +6,24 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from app.cases.records import ACTOR
 from app.model.loader import load_file
+from app.workflow.machine import Workflow
 
 MODEL = load_file("model.yaml").model
 WF = MODEL.workflow
+RULES = Workflow(MODEL)
 USER_OF = {"clerk": "clerk", "customer_manager": "manager", "metering": "metering", "auditor": "auditor",
-           "admin": "admin", "unit_head": "head"}
+           "admin": "admin", "unit_head": "head", "signer": "billing"}
+# Who signs joint decisions off for each unit of the default model (demo users; app/demo.py).
+SIGNER_OF = {"service_center": "manager", "marketing": "auditor", "billing_center": "billing",
+             "metering_center": "metering", "supply_station": "station", "production": "production",
+             "safety": "safety"}
+
+
+def documents_for(customer_type: str, stage: str = "acceptance", **fields) -> tuple[str, ...]:
+    """The document kinds the model requires at `stage` for an application like this."""
+    return RULES.required_documents({"customer_type": customer_type, **fields}, stage)
 TODAY = dt.date.today().isoformat()
 
 
@@ -20,15 +32,17 @@ def new_application(app, customer_type: str, engineering: bool) -> int:
     with app.app_context():
         core = app.extensions["yekuotong"]
         session = core.db.session
+        session.info[ACTOR] = app.appbuilder.sm.find_user(username="clerk")  # the clerk accepts it
         customer = core.orm["customer"](name="流程测试客户", customer_type=customer_type, phone="13800000001",
                                         address="潢川县测试路1号")
         row = core.orm["application"](customer=customer, business_type="new", customer_type=customer_type,
                                       address="潢川县测试路1号", capacity_kw=8, needs_engineering=engineering,
                                       inspection_passed=False)
         session.add(row)
-        for kind in WF.documents.by_customer_type[customer_type]:
+        for kind in documents_for(customer_type):
             session.add(core.orm["document"](application=row, kind=kind, received=True, pages=1))
         session.commit()
+        session.info.pop(ACTOR, None)
         return row.id
 
 
@@ -64,6 +78,27 @@ def fix_defects(app, pk: int) -> None:
         core.db.session.commit()
 
 
+def add_documents(app, pk: int, stage: str) -> None:
+    """Hand in what the model requires at `stage` (design drawings and budget book, completion report)."""
+    with app.app_context():
+        core = app.extensions["yekuotong"]
+        row = core.db.session.get(core.engine.cls, pk)
+        for kind in RULES.required_documents(core.engine.record(row), stage):
+            core.db.session.add(core.orm["document"](application_id=pk, kind=kind, received=True, pages=1))
+        core.db.session.commit()
+
+
+def sign_all(login, pk: int, trigger: str) -> None:
+    """Every party of a joint step signs it off, each as a user of its unit (or holding its role)."""
+    spec = RULES.transitions_from(stage_of(login, pk))
+    parties = next(t.signoffs for t in spec if t.trigger == trigger)
+    for party in parties:
+        kind, _sep, key = party.partition(":")
+        user = SIGNER_OF[key] if kind == "unit" else USER_OF[key]
+        response = login(user).post(f"/api/v1/application/{pk}/signoffs/{trigger}", json={"comment": "同意"})
+        assert response.status_code == 200, (party, response.get_json())
+
+
 def ok(response, stage: str) -> None:
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["stage"] == stage
@@ -81,18 +116,22 @@ def through_plan(app, login, pk: int) -> None:
              "plan_tracker": manager_id(app)}), "plan_drafting")
     ok(step(login, "customer_manager", pk, "record_plan_delay", {"plan_delay_reason": "待线路改造"}), "plan_drafting")
     ok(step(login, "customer_manager", pk, "submit_plan", PLAN), "plan_approval")
+    sign_all(login, pk, "approve_plan")  # the survey participants sign the plan first
     ok(step(login, "auditor", pk, "approve_plan", {"approval_opinion": "同意"}), "plan_reply")
 
 
 def to_archive(login, pk: int) -> None:
+    """装表送电 (7): meter, then contract, then the tariff set jointly, then power on; account; archive."""
     ok(step(login, "metering", pk, "install_meter", {"meter_no": "3410001", "meter_type": "DDZY285",
-                                                     "initial_reading": "0", "power_on_date": TODAY}),
-       "billing_account")
+                                                     "initial_reading": "0"}), "contract_signing")
+    ok(step(login, "customer_manager", pk, "sign_contract", {"contract_no": "HT-1", "contract_signed_on": TODAY}),
+       "tariff_setting")
+    sign_all(login, pk, "set_tariff")
+    ok(step(login, "customer_manager", pk, "set_tariff", {"tariff_category": "residential"}), "power_on")
+    ok(step(login, "metering", pk, "switch_on", {"power_on_date": TODAY}), "billing_account")
     refused = step(login, "clerk", pk, "archive", {"archive_no": "DA-1", "archived_on": TODAY})
     assert refused.status_code == 422 and "account_no is not null" in refused.get_json()["failed_conditions"]
-    ok(step(login, "customer_manager", pk, "sign_contract",
-            {"contract_no": "HT-1", "contract_signed_on": TODAY, "tariff_category": "residential",
-             "account_no": "ZH-1"}), "billing_account")
+    ok(step(login, "customer_manager", pk, "open_account", {"account_no": "ZH-1"}), "billing_account")
     ok(step(login, "clerk", pk, "archive", {"archive_no": "DA-1", "archived_on": TODAY}), "archive")
 
 
@@ -115,8 +154,10 @@ def test_non_residential_with_failed_inspection_and_acceptance(app, login):
     assert refused.status_code == 422
     ok(step(login, "customer_manager", pk, "reply_with_works", {"reply_date": TODAY}), "customer_authorisation")
     ok(step(login, "customer_manager", pk, "authorise"), "design")
+    add_documents(app, pk, "design")  # design drawings and budget book
     ok(step(login, "customer_manager", pk, "complete_design", {"design_unit": "某设计院", "budget_amount": "12000"}),
-       "construction")
+       "design_review")
+    ok(step(login, "auditor", pk, "pass_design_review", {"design_review_opinion": "同意"}), "construction")
     assert step(login, "customer_manager", pk, "request_acceptance").status_code == 422  # no inspection yet
     ok(step(login, "customer_manager", pk, "request_inspection",
             {"contractor_name": "某电力安装公司", "contractor_qualification": "D341"}), "intermediate_inspection")
@@ -128,10 +169,12 @@ def test_non_residential_with_failed_inspection_and_acceptance(app, login):
     ok(step(login, "customer_manager", pk, "request_reinspection"), "intermediate_inspection")
     fix_defects(app, pk)
     ok(step(login, "auditor", pk, "pass_inspection", {"hidden_works_qc": "周工"}), "construction")
+    add_documents(app, pk, "construction")  # the completion report comes with the request
     ok(step(login, "customer_manager", pk, "request_acceptance"), "completion_acceptance")
     assert step(login, "auditor", pk, "fail_acceptance").status_code == 422  # reason required
     ok(step(login, "auditor", pk, "fail_acceptance", comment="接地不合格"), "acceptance_rectification")
     ok(step(login, "customer_manager", pk, "request_reacceptance"), "completion_acceptance")
+    sign_all(login, pk, "pass_acceptance")  # 营销部 with 生技、安监、管理单位
     ok(step(login, "auditor", pk, "pass_acceptance", {"acceptance_date": TODAY}), "meter_installation")
     to_archive(login, pk)
 
@@ -151,7 +194,8 @@ def test_suspend_resume_and_cancel(app, login):
     ok(step(login, "clerk", pk, "cancel", {"reason": "customer_withdrew"}), "cancelled")
     assert step(login, "clerk", pk, "forward").status_code == 409
     kinds = [h["kind"] for h in login("clerk").get(f"/api/v1/application/{pk}/workflow").get_json()["history"]]
-    assert kinds == ["transition", "suspend", "resume", "cancel"]
+    assert kinds[0] == "create"  # the acceptance step, then its documents, then the steps
+    assert [k for k in kinds if k not in ("create", "record")] == ["transition", "suspend", "resume", "cancel"]
 
 
 SOURCES = [(t.trigger, s) for t in WF.transitions

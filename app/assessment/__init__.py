@@ -16,6 +16,18 @@ def init_app(app, core, appbuilder) -> None:
     from app.assessment.views import init_views
 
     app.register_blueprint(Blueprint("assessment", __name__, template_folder="templates"))
+    from app.database.integrity import protect, reference
+
+    # A decided fine (confirmed, waived, a reversal) is corrected by a new entry, never edited.
+    # Fines and incidents name their application: it must exist and cannot be deleted under them.
+    entity = core.model.workflow.entity
+
+    def _integrity(_core, *, connection) -> None:
+        protect(connection, "fine_entry", frozen_when="OLD.status <> 'proposed'")
+        reference(connection, "fine_entry", "application_id", entity)
+        reference(connection, "incident", "application_id", entity)
+
+    events.schema_migrated.connect(_integrity, sender=core, weak=False)
     ledger = core.ledger = Ledger(core)
     events.step_taken.connect(ledger.on_step, sender=core)
     if core.sla is not None:

@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from sqlalchemy import Column, ForeignKey, Integer, String, select
 
 from app import i18n
-from app.assessment.ledger import FineEntry
+from app.assessment.entries import FineEntry
 from app.assessment.summary import evidence_text, monthly_summary
+from app.security.scope import visible_unit
 from app.database.types import UTCDateTime, now_utc
 from app.security.user import StaffUser
 from app.printing import verify
@@ -70,10 +71,12 @@ def notice_data(session, fine: FineEntry) -> dict:
             "decided_at": i18n.fmt_datetime(fine.decided_at), "proposed_at": i18n.fmt_datetime(fine.proposed_at)}
 
 
-def summary_data(session, month: str) -> dict:
-    data = monthly_summary(session, month)
+def summary_data(session, month: str, unit_id: int | None = None) -> dict:
+    data = monthly_summary(session, month, unit_id)
     def rows(items):
-        return [{k: (f"{v:,.2f}" if k.endswith("amount") else v) for k, v in r.items()} for r in items]
+        # "corrected" only when there was a correction: summaries printed before it existed still verify.
+        return [{k: (f"{v:,.2f}" if k.endswith("amount") else v) for k, v in r.items()
+                 if k != "corrected" or v} for r in items]
 
     return {"month": month, "people": rows(data["people"]), "units": rows(data["units"])}
 
@@ -87,6 +90,7 @@ def print_pdf(core, session, user, scope: str, *, fine_id: int | None = None, mo
     if not _may(user, form) and not (scope == "fine" and fine_id is not None and _own_fine(session, user, fine_id)):
         roles = "、".join(str(i18n.label(core.model.roles[r])) for r in form.roles if r in core.model.roles)
         raise Refused(403, _("Only %(roles)s may print %(form)s.", roles=roles, form=i18n.label(form)))
+    unit_id = None
     if scope == "fine":
         fine = session.get(FineEntry, fine_id)
         if fine is None:
@@ -97,12 +101,13 @@ def print_pdf(core, session, user, scope: str, *, fine_id: int | None = None, mo
         template, name = "forms/fine_notice.html", f"fine-{fine.id}"
         number = fine.application_number or f"#{fine.id}"
     else:
-        data = summary_data(session, month)
+        unit_id = visible_unit(core.model, user)  # a unit head prints their unit's summary only
+        data = summary_data(session, month, unit_id)
         template, name, number = "forms/monthly_summary.html", f"assessment-{month}", month
     fingerprint = verify.fingerprint(data)
     code = verify.make_code({"form": key, "ref": fine_id or month, "nonce": secrets.token_hex(4)}, _secret(secret))
     record = AssessmentPrint(code=code, form=key, fine_id=fine_id, month=month, printed_by_id=user.id,
-                             fingerprint=fingerprint)
+                             unit_id=unit_id, fingerprint=fingerprint)
     session.add(record)
     session.flush()
     context = {"application_no": number, "model_version": core.model.version,
@@ -145,7 +150,7 @@ def verifier(core):
             now = verify.fingerprint(notice_data(session, fine)) if fine else ""
             number = (fine.application_number or f"#{fine.id}") if fine else ""
         else:
-            now = verify.fingerprint(summary_data(session, record.month))
+            now = verify.fingerprint(summary_data(session, record.month, record.unit_id))
             number = record.month
         label = core.model.forms[record.form].label_zh if record.form in core.model.forms else record.form
         at = record.printed_at.astimezone(i18n.SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")

@@ -11,12 +11,15 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
 from app import i18n
-from app.assessment.ledger import FineEntry, FineError, Sanction
+from app.assessment.entries import FineEntry, FineError, Sanction
 from app.assessment.printing import Refused, print_pdf
 from app.assessment.summary import fine_rows, monthly_summary, target_names
+from app.security.scope import visible_unit
+from app.security import audit
 from app.security.user import StaffUser
 
 PAGE = 50
@@ -69,6 +72,9 @@ class FinesView(BaseView):
         try:
             count = _core().ledger.decide(_core().db.session, ids, g.user, request.form.get("action", ""),
                                           request.form.get("reason"), request.form.get("amount"))
+            audit.record("fine.decide", ", ".join(f"#{i}" for i in ids), {
+                "action": request.form.get("action", ""), "reason": request.form.get("reason") or "",
+                "amount": request.form.get("amount") or "", "count": count})
             flash(_("%(n)d fine(s) decided.", n=count), "success")
         except FineError as exc:
             _core().db.session.rollback()
@@ -81,6 +87,7 @@ class FinesView(BaseView):
         if _csrf_ok():
             try:
                 _core().ledger.reverse(_core().db.session, fine_id, g.user, request.form.get("reason", ""))
+                audit.record("fine.reverse", f"#{fine_id}", {"reason": request.form.get("reason", "")})
                 flash(_("The fine was corrected by a reversing entry."), "success")
             except FineError as exc:
                 _core().db.session.rollback()
@@ -105,7 +112,7 @@ class FinesView(BaseView):
                 flash(str(exc), "danger")
         categories = [(i.key, i18n.label(i)) for i in core.model.incidents]
         ranges = {r.trigger.incident for r in core.model.fines if r.amount.__class__.__name__ == "AmountRange"}
-        users = [(u.id, f"{u}（{u.unit.name if u.unit else ''}）") for u in session.scalars(select(StaffUser))]
+        users = [(u.id, f"{u}（{u.unit.name if u.unit else ''}）") for u in _incident_people(core, session, g.user)]
         return self.render_template("fines_incident.html", categories=categories, users=users, form=form,
                                     ranges=ranges, title=_("Record an incident"))
 
@@ -115,7 +122,7 @@ class FinesView(BaseView):
         session = _core().db.session
         users, _units = target_names(session)
         rows = [{"s": s, "user": users.get(s.user_id, ""), "since": i18n.fmt_date(s.since),
-                 "passed": i18n.fmt_date(s.exam_passed_on)}
+                 "passed": i18n.fmt_date(s.exam_passed_on), "ended": i18n.fmt_date(s.ended_on)}
                 for s in session.scalars(select(Sanction).order_by(Sanction.active.desc(), Sanction.since.desc()))]
         return self.render_template("fines_sanctions.html", rows=rows, title=_("Sanctions register"))
 
@@ -179,24 +186,34 @@ class FinesView(BaseView):
     @has_access
     def summary(self):
         month = _month_arg()
-        data = monthly_summary(_core().db.session, month)
+        data = monthly_summary(_core().db.session, month, visible_unit(_core().model, g.user))
         return self.render_template("fines_summary.html", month=month, data=data, title=_("Monthly assessment summary"))
 
     @expose("/summary.csv")
     @has_access
     def summary_csv(self):
         month = _month_arg()
-        data = monthly_summary(_core().db.session, month)
+        data = monthly_summary(_core().db.session, month, visible_unit(_core().model, g.user))
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow([_("Kind"), _("Name"), _("Rule"), _("Confirmed count"), _("Confirmed amount"),
-                         _("Waived count"), _("Waived amount"), _("Pending count")])
+                         _("Waived count"), _("Waived amount"), _("Pending count"), _("Corrections")])
         for kind, rows in (("person", data["people"]), ("unit", data["units"])):
             for r in rows:
                 writer.writerow([_("Person") if kind == "person" else _("Unit"), r["name"], r["rule"],
-                                 r["confirmed"], r["confirmed_amount"], r["waived"], r["waived_amount"], r["pending"]])
+                                 r["confirmed"], r["confirmed_amount"], r["waived"], r["waived_amount"], r["pending"],
+                                 r["corrected"]])
         return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename=assessment-{month}.csv"})
+
+
+def _incident_people(core, session, me) -> list:
+    """Whom an incident may name: holders of a role an incident rule fines, never the auditor themselves."""
+    roles = {r.target.role for r in core.model.fines if r.trigger.incident}
+    people = session.scalars(select(StaffUser).options(selectinload(StaffUser.roles)).order_by(StaffUser.id))
+    if None not in roles:
+        people = [u for u in people if roles & {role.name for role in u.roles}]
+    return [u for u in people if u.id != me.id]
 
 
 def _base() -> str:

@@ -1,69 +1,29 @@
 """Firing workflow steps on applications: one transaction per step, row-locked, recorded in history."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Callable
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import lazyload, selectinload
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import lazyload
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import events
+from app.database.errors import CONFLICT, UNAVAILABLE, classify
 from app.database.types import now_utc
+from app.cases.coercion import DataError, FieldValues
+from app.cases.corrections import Corrections
+from app.cases.outcome import Outcome
+from app.cases.records import IN_STEP, json_value
+from app.security import scope
 from app.security.user import StaffUser
 from app.workflow import machine as wm
 
 log = logging.getLogger(__name__)
 PSEUDO = (wm.SUSPEND, wm.RESUME, wm.CANCEL)
-
-
-@dataclass
-class Outcome:
-    """What a step did, or why not: HTTP status, a Chinese message, and per-field errors."""
-
-    status: int
-    message: str
-    stage: str | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    failed_conditions: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
-
-    def as_json(self) -> dict:
-        body = {"message": self.message, "stage": self.stage}
-        if self.errors:
-            body["errors"] = self.errors
-        if self.failed_conditions:
-            body["failed_conditions"] = self.failed_conditions
-        return body
-
-
-class FieldError(ValueError):
-    """A value the user typed that does not fit its field; the message is already translated."""
-
-
-class DataError(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__(errors)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "id"):
-        return value.id
-    return value
 
 
 class Engine:
@@ -74,6 +34,8 @@ class Engine:
         self.model = core.model
         self.wf = wm.Workflow.from_model(core.model)
         self.definition = core.model.workflow
+        self.values = FieldValues(core, self)
+        self.corrections = Corrections(core, self)
         self.entity = core.model.entities[self.definition.entity]
         # Condition functions other parts add (timer_overdue, timer_status): (session, row) -> dict
         self.function_providers: list[Callable] = []
@@ -116,11 +78,12 @@ class Engine:
         return funcs
 
     def documents_complete(self, session, row) -> bool:
-        """Every document the customer type requires has a received row (two columns read)."""
+        """Every document the model requires at the application's stage has a received row."""
         docs = self.definition.documents
         if docs is None:
             return True
-        needed = set(docs.by_customer_type.get(getattr(row, "customer_type", None) or "", []))
+        record = {name: getattr(row, name, None) for name in self.wf.documents.fields}
+        needed = set(self.wf.required_documents(record, getattr(row, self.definition.state_field, None)))
         if not needed:
             return True
         cls = self.core.orm[docs.entity]
@@ -148,62 +111,9 @@ class Engine:
         cls = self.core.orm["workflow_history"]
         return list(session.scalars(select(cls).where(cls.application_id == row.id).order_by(cls.id)))
 
-    # ------------------------------------------------------------------ data coercion
     def coerce(self, session, data: dict, allowed: tuple[str, ...]) -> dict:
-        """Turn form/JSON input into typed values; every bad value is reported, none saved."""
-        values, errors = {}, {}
-        for name, raw in data.items():
-            if name not in allowed:
-                continue
-            spec = self.entity.fields.get(name)
-            try:
-                values[name] = self._coerce_one(session, name, spec, raw)
-            except FieldError as exc:
-                errors[name] = str(exc)
-        if errors:
-            raise DataError(errors)
-        return values
-
-    def _coerce_one(self, session, name: str, spec, raw: Any) -> Any:
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return None
-        text = raw.strip() if isinstance(raw, str) else raw
-        kind = spec.type if spec else "string"
-        try:
-            if kind == "integer":
-                return int(text)
-            if kind == "decimal":
-                return Decimal(str(text))
-            if kind == "date":
-                return text if isinstance(text, dt.date) else dt.date.fromisoformat(str(text))
-            if kind == "boolean":
-                return text if isinstance(text, bool) else str(text).lower() in ("1", "true", "y", "yes", "on")
-            if kind == "reference":
-                return self._reference(session, name, spec, int(text))
-        except FieldError:
-            raise
-        except (ValueError, InvalidOperation, TypeError) as exc:
-            raise FieldError(_("This value is not valid.")) from exc
-        if kind == "choice" and str(text) not in [c.value for c in spec.choices]:
-            raise FieldError(_("Choose one of the listed values."))
-        text = str(text)
-        if spec is not None and spec.max_length and len(text) > spec.max_length:
-            raise FieldError(_("At most %(n)d characters.", n=spec.max_length))
-        return text
-
-    def _reference(self, session, name: str, spec, pk: int):
-        target = StaffUser if spec.to == "user" else self.core.orm[spec.to]
-        query = select(target).where(target.id == pk)
-        if spec.to == "user":
-            query = query.options(selectinload(StaffUser.roles))
-        obj = session.scalars(query).first()
-        if obj is None:
-            raise FieldError(_("No such record."))
-        if spec.to == "user" and name == self.definition.owner_field and self.definition.owner_role:
-            if self.definition.owner_role not in {r.name for r in obj.roles}:
-                raise FieldError(_("The owner must be a %(role)s.",
-                                   role=self.label(self.model.roles[self.definition.owner_role])))
-        return pk
+        """Typed values of the allowed fields in `data`; raises DataError naming every bad one."""
+        return self.values.coerce(session, data, allowed)
 
     # ------------------------------------------------------------------ firing
     def fire(self, session, app_id: int, trigger: str, user, data: dict | None = None,
@@ -211,8 +121,16 @@ class Engine:
         """One step in one transaction: lock, decide, save fields, stage and history, commit.
         `at` backdates the step (imports of paper records, demo data); default now."""
         data = dict(data or {})
+        if comment is not None and not isinstance(comment, str):
+            return Outcome(422, _("Some values are not valid; nothing was saved."), None,
+                           {"comment": _("The comment must be text.")})
         comment = (comment or "").strip() or None
+        limit = self.definition.comment_max_length
+        if comment is not None and len(comment) > limit:
+            return Outcome(422, _("Some values are not valid; nothing was saved."), None,
+                           {"comment": _("At most %(n)d characters.", n=limit)})
         at = at or now_utc()
+        session.info[IN_STEP] = True  # this step writes its own history (app.cases.records)
         try:
             outcome = self._fire(session, app_id, trigger, user, data, comment, at)
             if outcome.ok:
@@ -220,25 +138,35 @@ class Engine:
             else:
                 session.rollback()
             return outcome
-        except (StaleDataError, OperationalError) as exc:
+        except (StaleDataError, DBAPIError) as exc:
             session.rollback()
-            log.info("conflict on application %s (%s): %s", app_id, trigger, exc)
-            return Outcome(409, _("Someone else changed this application at the same time; "
-                                  "nothing was saved. Reload the page and try again."))
+            kind = classify(exc)
+            if kind == CONFLICT:
+                log.info("conflict on application %s (%s): %s", app_id, trigger, exc)
+                return Outcome(409, _("Someone else changed this application at the same time; "
+                                      "nothing was saved. Reload the page and try again."))
+            if kind == UNAVAILABLE:
+                log.error("storage error on application %s (%s): %s", app_id, trigger, str(exc)[:500])
+                return Outcome(503, _("The server cannot save right now; please try again later."))
+            raise
         except Exception:
             session.rollback()
             raise
+        finally:
+            session.info.pop(IN_STEP, None)
 
     def _fire(self, session, app_id, trigger, user, data, comment, at) -> Outcome:
         # Lock the row itself only: eager joins cannot be locked on PostgreSQL.
         row = session.execute(select(self.cls).where(self.cls.id == app_id).options(lazyload("*"))
                               .with_for_update()).scalar_one_or_none()
-        if row is None:
+        if row is None or not scope.may_act(self.core, user, row):  # out of the role's row scope: unseen
             return Outcome(404, _("Application not found."))
         roles = self.roles_of(user)
         stage = getattr(row, self.definition.state_field)
         if trigger in PSEUDO:
             return self._pseudo(session, row, trigger, user, roles, data, comment, at)
+        if trigger in self.corrections.specs:
+            return self.corrections.correct(session, row, trigger, user, roles, data, comment, at)
         spec = self.spec_for(trigger, stage)
         try:
             typed = self.coerce(session, data, spec.fields if spec else ())
@@ -278,9 +206,15 @@ class Engine:
     def step_label(self, trigger: str, source: str | None) -> str:
         """What a history row's step is called: the transition's label, or suspend/resume/cancel/print."""
         names = {"suspend": _("Suspend"), "resume": _("Resume"), "cancel": _("Cancel application"),
-                 "print": _("Print")}
+                 "print": _("Print"), "accept": _("Application accepted"), "edit": _("Edited")}
         if trigger in names:
             return names[trigger]
+        if trigger in self.corrections.specs:
+            return self.label(self.corrections.specs[trigger])
+        action, _sep, entity = trigger.partition("_")
+        if action in ("add", "edit", "delete") and entity in self.model.entities:
+            verbs = {"add": _("Added: %(what)s"), "edit": _("Changed: %(what)s"), "delete": _("Removed: %(what)s")}
+            return verbs[action] % {"what": self.label(self.model.entities[entity])}
         spec = self.spec_for(trigger, source) if source else None
         return self.label(spec) if spec else trigger
 
@@ -311,10 +245,15 @@ class Engine:
         message = _("The step was refused; nothing was saved.")
         if failed:
             message += " " + _("Conditions not met: %(list)s", list="；".join(failed))
+        if decision.missing_signoffs:  # joint decisions: name the units/roles that have not signed
+            from app.i18n import is_english
+
+            names = "、".join(self.wf.signoff_label(k, is_english()) for k in decision.missing_signoffs)
+            message += " " + _("Sign-offs still missing: %(list)s", list=names)
         return Outcome(422, message, stage, errors, failed)
 
     def add_history(self, session, row, user, roles, kind, trigger, source, dest, comment, before, after, at=None):
-        changes = {k: [_json_value(before.get(k)), _json_value(v)] for k, v in after.items()
+        changes = {k: [json_value(before.get(k)), json_value(v)] for k, v in after.items()
                    if before.get(k) != v and k != self.definition.state_field}
         unit = getattr(user, "unit", None)
         session.add(self.core.orm["workflow_history"](

@@ -1,4 +1,5 @@
-"""`model apply`: migrate the schema, then make sure roles and units from the model exist."""
+"""`model apply`: migrate the schema and install its triggers in one transaction, then make sure roles
+and units from the model exist."""
 from __future__ import annotations
 
 import logging
@@ -16,19 +17,44 @@ log = logging.getLogger(__name__)
 
 def apply_model(force: bool = False, dry_run: bool = False) -> migrate.Plan:
     core = current_app.extensions["yekuotong"]
-    with core.db.engine.begin() as conn:
-        migrate.lock(conn)
-        result = migrate.plan(conn, Model.metadata)
-        if dry_run or (result.losses and not force):
-            return result
-        migrate.execute(conn, result.steps, Model.metadata)
-        if result.changes:
-            conn.execute(insert(ModelRevision).values(
-                digest=core.loaded.digest, version=core.model.version,
-                changes="\n".join(result.changes)))
-            log.info("model %s applied: %d change(s)", core.model.version, len(result.changes))
+    with core.db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite rebuilds altered tables (copy, drop, rename): with foreign keys enforced the drop
+            # counts every referencing row as a violation. Off for this connection (only possible
+            # outside a transaction), checked as a whole before commit, on again afterwards.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                result = _migrate(core, conn, force, dry_run)
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    if dry_run or (result.losses and not force):
+        return result
     seed_reference_data()
     events.model_applied.send(core, session=core.db.session)
+    return result
+
+
+def _migrate(core, conn, force: bool, dry_run: bool) -> migrate.Plan:
+    """Plan and run the migration in the caller's transaction; raises (rolling all of it back) on a
+    failing step or a foreign key the new schema breaks."""
+    migrate.lock(conn)
+    result = migrate.plan(conn, Model.metadata)
+    if dry_run or (result.losses and not force):
+        return result
+    migrate.execute(conn, result.steps, Model.metadata)
+    events.schema_migrated.send(core, connection=conn)
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise migrate.MigrationError(f"the migration would leave {len(broken)} row(s) referring to "
+                                         f"missing rows (first: table {broken[0][0]}); nothing was changed")
+    if result.changes:
+        conn.execute(insert(ModelRevision).values(
+            digest=core.loaded.digest, version=core.model.version, changes="\n".join(result.changes)))
+        log.info("model %s applied: %d change(s)", core.model.version, len(result.changes))
     return result
 
 
@@ -42,7 +68,9 @@ def seed_reference_data() -> None:
     session = core.db.session
     unit_cls = core.orm["unit"]
     existing = set(session.scalars(select(unit_cls.code)))
+    has_phone = "phone" in core.model.entities["unit"].fields
     for unit in core.model.units:
         if unit.key not in existing:
-            session.add(unit_cls(code=unit.key, name=unit.name_zh, kind=unit.kind))
+            extra = {"phone": unit.phone} if has_phone and unit.phone else {}
+            session.add(unit_cls(code=unit.key, name=unit.name_zh, kind=unit.kind, **extra))
     session.commit()

@@ -23,6 +23,10 @@ class Plan:
     losses: list[tuple[str, dict]] = field(default_factory=list)  # (template, params) of data lost
 
 
+
+class MigrationError(RuntimeError):
+    """A migration that cannot complete; the transaction is rolled back and nothing changed."""
+
 def _flatten(upgrade_ops) -> list:
     out = []
     for op in upgrade_ops.ops:

@@ -17,6 +17,7 @@ def init_app(app, core, appbuilder) -> None:
     from app.deadlines.calendar_store import CalendarService, seed_after_apply
     from app.deadlines.views.calendar import register_view
     from app.deadlines.cli import calendar_cli, sla_cli
+    from app.deadlines.recompute import Recompute
     from app.deadlines.timers import Sla, SweepThread
     from app.deadlines.views.dashboard import init_views
 
@@ -29,6 +30,7 @@ def init_app(app, core, appbuilder) -> None:
         return
     sla = core.sla = Sla(core)
     events.step_taken.connect(sla.on_step, sender=core)
+    events.case_corrected.connect(Recompute(core, sla).on_corrected, sender=core, weak=False)
     core.engine.function_providers.append(sla.condition_functions)
     if not getattr(core.engine.cls, "_sla_insert", False):
         # One listener per class and process; it serves whichever app is current (tests run two).

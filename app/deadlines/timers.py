@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from app import events
 from app.model import conditions
 from app.database.types import id_in, now_utc
+from app.workflow import due as deadline
 from app.workflow.calendar import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -64,17 +65,29 @@ class Sla:
     def limit(self, key: str, record: dict) -> int:
         timer = self.timers[key]
         if not isinstance(timer.limit, list):
-            return timer.limit
+            return timer.limit or 0  # a due date from the data has no limit in days
         for cond, days in self._compiled[key]:
             if cond is None or conditions.evaluate(cond, record):
                 return days
         return self._compiled[key][-1][1]
 
-    def _due(self, start: dt.datetime, days: int) -> tuple[dt.datetime, bool]:
+    def _due(self, start: dt.datetime, days: int, unit: str = deadline.WORKING_DAYS) -> tuple[dt.datetime, bool]:
         cal = self.calendar()
-        due = cal.due_at(start, days)
+        due = deadline.due_at(cal, start, days, unit)
+        if unit == deadline.CALENDAR_DAYS:
+            return due, False  # calendar days do not depend on the holiday schedule
         provisional = bool(cal.provisional_years_in(start.astimezone(due.tzinfo).date(), due.date()))
         return due, provisional
+
+    def deadline(self, key: str, record: dict, at: dt.datetime, rows=()) -> tuple[int, dt.datetime, bool] | None:
+        """(limit in days, due, provisional) of a timer starting at `at`; None when its due date comes
+        from the data and there is none (the timer is then not started)."""
+        timer = self.timers[key]
+        if timer.due_date is not None:
+            due = deadline.due_from_data(timer.due_date, record, rows)
+            return None if due is None else (0, due, False)
+        days = self.limit(key, record)
+        return (days, *self._due(at, days, timer.unit))
 
     # ------------------------------------------------------------------ hooks from the engine
     def on_insert(self, _mapper, connection, row) -> None:
@@ -85,8 +98,10 @@ class Sla:
         record = self.core.engine.record(row)
         for key, timer in self.timers.items():
             if timer.start.enter == stage:
-                days = self.limit(key, record)
-                due, provisional = self._due(at, days)
+                found = self.deadline(key, record, at)
+                if found is None:
+                    continue
+                days, due, provisional = found
                 connection.execute(self.cls.__table__.insert().values(
                     application_id=row.id, timer=key, status="running", limit_days=days, started_at=at,
                     due_at=due, provisional=provisional, breach_recorded=False,
@@ -129,7 +144,9 @@ class Sla:
             if key not in running and ((start.transition and start.transition == trigger)
                                        or (start.enter and entered and start.enter == dest)
                                        or (start.leave and left and start.leave == source)):
-                running[key] = self._start(session, row, key, at)
+                started = self._start(session, row, key, at)
+                if started is not None:
+                    running[key] = started
         stage = self.core.engine.wf.stages.get(dest) if dest else None
         if stage is not None and stage.terminal:
             # Archived or cancelled: nothing is waiting any more. A deadline already passed is a
@@ -144,8 +161,15 @@ class Sla:
         self._pause_or_resume(session, row, running.values(), at)
 
     def _start(self, session, row, key: str, at: dt.datetime):
-        days = self.limit(key, self.core.engine.record(row))
-        due, provisional = self._due(at, days)
+        spec = self.timers[key].due_date
+        rows = []
+        if spec is not None and spec.collection:
+            rows = self.core.engine.collections(session, row, [spec.collection])[spec.collection]
+        found = self.deadline(key, self.core.engine.record(row), at, rows)
+        if found is None:
+            log.info("timer %s not started on application %s: no date in %s", key, row.id, spec.field)
+            return None
+        days, due, provisional = found
         timer = self.cls(application_id=row.id, timer=key, status="running", limit_days=days, started_at=at,
                          due_at=due, provisional=provisional, model_version=self.model.version)
         session.add(timer)
@@ -167,12 +191,14 @@ class Sla:
         customer_side = self.core.engine.wf.stage(stage).side == "customer" if stage in self.core.engine.wf.stages else False
         for timer in timers:
             spec = self.timers[timer.timer]
+            if spec.due_date is not None:
+                continue  # a date set in the data is a date: it does not pause
             pause = bool(row.suspended) or stage in spec.pause_in or customer_side
             if pause and timer.status == "running" and aware(timer.due_at) > at:
-                timer.remaining_days = self.calendar().working_days_left(at, aware(timer.due_at))
+                timer.remaining_days = deadline.days_left(self.calendar(), at, aware(timer.due_at), spec.unit)
                 timer.status, timer.paused_at, timer.due_at = "paused", at, None
             elif not pause and timer.status == "paused":
-                timer.due_at, timer.provisional = self._due(at, max(timer.remaining_days or 0, 0))
+                timer.due_at, timer.provisional = self._due(at, max(timer.remaining_days or 0, 0), spec.unit)
                 timer.status, timer.paused_at = "running", None
 
     # ------------------------------------------------------------------ breaches
@@ -254,8 +280,9 @@ class Sla:
                     for field in conditions.parse(rule.trigger.when).fields():
                         spec = entity.fields.get(field)
                         names.add(f"{field}_id" if spec is not None and spec.type == "reference" else field)
-            if "customer_type" in entity.fields:
-                names.add("customer_type")  # documents_complete()
+            if engine.wf.documents is not None:  # documents_complete(): what the document rules read
+                names |= {f"{f}_id" if entity.fields.get(f) is not None and entity.fields[f].type == "reference"
+                          else f for f in engine.wf.documents.fields}
             table = engine.cls.__table__
             self._breach_columns = sorted(n for n in names if n in table.c)
         return self._breach_columns
@@ -266,8 +293,9 @@ class Sla:
         now = now or now_utc()
         status = timer.status
         due = aware(timer.due_at)
-        left = self.calendar().working_days_left(now, due) if due is not None else timer.remaining_days
         spec = self.timers.get(timer.timer)
+        unit = spec.unit if spec is not None else deadline.WORKING_DAYS
+        left = deadline.days_left(self.calendar(), now, due, unit) if due is not None else timer.remaining_days
         if status == "running" and due is not None and due <= now:
             status = "overdue"
         elif status == "running" and spec is not None and left is not None and left <= spec.due_soon:
@@ -275,7 +303,7 @@ class Sla:
         colour = {"running": "success", "due_soon": "warning", "overdue": "danger", "paused": "default",
                   "met": "info", "met_late": "danger", "cancelled": "default"}[status]
         return {"key": timer.timer, "status": status, "due": due, "left": left, "colour": colour,
-                "provisional": timer.provisional, "at": due}
+                "provisional": timer.provisional, "at": due, "unit": unit}
 
     def running_for(self, session, app_ids: list[int]) -> dict[int, list]:
         result: dict[int, list] = {}

@@ -4,7 +4,12 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from .checker import WORKFLOW_COLUMNS, Checker  # WORKFLOW_COLUMNS lives in checker; re-exported here
+from .checks_limits import check_limits
+from .checks_public import check_public
+from .checks_records import check_records
 from .checks_rules import check_rules
+from .checks_steps import check_steps
+from .checks_scope import check_scope
 from .checks_workflow import check_workflow
 from .problems import N_, Problem
 from .schema import Model
@@ -23,9 +28,14 @@ def check_model(model: Model, src) -> list[Problem]:
     c = Checker(model, src)
     _check_roles_and_units(c)
     _check_entities(c)
+    check_limits(c)
+    check_scope(c)
     if model.workflow is not None:
         check_workflow(c)
+        check_records(c)
     check_rules(c)
+    check_steps(c)
+    check_public(c)
     return c.problems
 
 
@@ -134,9 +144,6 @@ def _check_field(c: Checker, path: tuple, name: str, field) -> None:
     elif field.to is not None:
         c.report(path + ("to",), "M107", N_("'to' is only for fields of type reference"),
                  N_("set 'type: reference' or remove 'to'"))
-    if field.max_length is not None and field.type != "string":
-        c.report(path + ("max_length",), "M112", N_("'max_length' is only for fields of type string"),
-                 N_("remove it; text fields have no limit"))
     wanted = "decimal" if field.format == "money" else "string"
     if field.format and field.type != wanted:
         c.report(path + ("format",), "M112", N_("format '{format}' is only for fields of type {type}"),

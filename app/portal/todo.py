@@ -14,7 +14,7 @@ class Todo:
         # Filled by the timers module: ids -> earliest running due time, for ordering and display.
         self.due_lookup: Callable | None = None
 
-    def _query(self, user):
+    def _query(self, user, where=None):
         engine = self.core.engine
         definition = engine.definition
         cls = engine.cls
@@ -29,16 +29,31 @@ class Todo:
             personal = definition.owner_role in mine and owner_col is not None and mine == {definition.owner_role}
             clauses.append(and_(state == key, owner_col == user.id) if personal else state == key)
         condition = or_(*clauses) if clauses else false()
-        return select(cls).where(condition, cls.suspended.is_(False))
+        query = select(cls).where(condition, cls.suspended.is_(False))
+        return query if where is None else query.where(where)
 
-    def count(self, user) -> int:
-        query = self._query(user)
+    def _earliest_due(self):
+        """The case's earliest running deadline, as a column to order by (None without timers)."""
+        sla = getattr(self.core, "sla", None)
+        if sla is None:
+            return None
+        timer = sla.cls
+        return (select(func.min(timer.due_at)).where(timer.application_id == self.core.engine.cls.id,
+                                                     timer.status.in_(("running", "paused", "overdue")))
+                .correlate(self.core.engine.cls).scalar_subquery())
+
+    def count(self, user, where=None) -> int:
+        """How many cases wait on `user` (`where`: an extra condition, e.g. an overdue deadline)."""
+        query = self._query(user, where)
         return self.core.db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
-    def rows(self, user, limit: int = 500) -> list[dict]:
+    def rows(self, user, limit: int = 500, where=None) -> list[dict]:
+        """The cases waiting on `user`, the earliest deadline first, then the longest waiting."""
         engine = self.core.engine
         session = self.core.db.session
-        apps = list(session.scalars(self._query(user).order_by(engine.cls.changed_on).limit(limit)))
+        earliest = self._earliest_due()
+        order = [engine.cls.changed_on] if earliest is None else [earliest.is_(None), earliest, engine.cls.changed_on]
+        apps = list(session.scalars(self._query(user, where).order_by(*order).limit(limit)))
         due = self.due_lookup(session, [a.id for a in apps]) if self.due_lookup else {}
         rows = [{"id": a.id, "number": a.number, "customer": str(getattr(a, "customer", "") or ""),
                  "stage": engine.stage_label(getattr(a, engine.definition.state_field)),

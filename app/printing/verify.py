@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import io
 import json
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
@@ -87,8 +88,11 @@ def make_code(payload: Mapping[str, Any], secret: bytes) -> str:
 
 
 def normalize_code(text: str) -> str:
-    """Normalise a code typed back from paper: upper-case, drop spaces/dashes, O->0, I/L->1."""
-    cleaned = "".join(ch for ch in text.upper() if ch not in " -\t")
+    """Normalise a code typed back from paper or a phone: full-width forms folded (NFKC), upper-case,
+    spaces and dashes dropped, O->0, I/L->1. The one normalisation of every printed code (forms and
+    fine notices alike)."""
+    folded = unicodedata.normalize("NFKC", text or "")
+    cleaned = "".join(ch for ch in folded.upper() if not ch.isspace() and ch not in "-_.")
     return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
 
 

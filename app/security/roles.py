@@ -7,7 +7,7 @@ from app.model.naming import class_name
 
 # Every signed-in role may see its own profile and change its own password.
 SELF_SERVICE = [
-    ("UserDBModelView", "can_userinfo|userinfoedit|resetmypassword"),
+    ("UserDBModelView", "can_userinfo|userinfoedit|resetmypassword"),  # actions carry no can_
     ("ResetMyPasswordView", "can_this_form_get|can_this_form_post"),
     ("UserInfoEditView", "can_this_form_get|can_this_form_post"),
     ("OpenApi", "can_get"),

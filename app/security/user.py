@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import Column, ForeignKey, Integer, String
 
+from app.database.types import UTCDateTime
+
 
 class StaffUser(User):
     """Single-table extension of ab_user (FAB's documented way to add user columns)."""
@@ -14,6 +16,10 @@ class StaffUser(User):
     unit_id = Column(Integer, ForeignKey("unit.id", use_alter=True, name="fk_ab_user_unit_id"),
                      nullable=True, index=True)
     work_phone = Column(String(20), nullable=True)
+    # Signing in is refused until then after repeated wrong passwords (fail_login_count is FAB's).
+    locked_until = Column(UTCDateTime(), nullable=True)
+    # Sessions and tokens issued before this time are revoked (sign-out, password change).
+    tokens_valid_after = Column(UTCDateTime(), nullable=True)
 
     def get_full_name(self) -> str:
         # Chinese order: family name first, no space (王业扩).

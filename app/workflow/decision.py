@@ -17,16 +17,24 @@ MISSING_FIELDS = "missing_fields"
 GUARD_FAILED = "guard_failed"
 COMMENT_REQUIRED = "comment_required"
 UNKNOWN_REASON = "unknown_reason"
+SIGNOFFS_MISSING = "signoffs_missing"
+NO_SIGNOFFS = "no_signoffs"
+NOT_A_SIGNER = "not_a_signer"
+ALREADY_SIGNED = "already_signed"
 
 HTTP_STATUS: Mapping[str, int] = MappingProxyType({
     UNKNOWN_TRIGGER: 409, WRONG_STAGE: 409, SUSPENDED: 409, NOT_SUSPENDED: 409,
     WRONG_ROLE: 403,
     UNKNOWN_DATA_FIELD: 422, MISSING_FIELDS: 422, GUARD_FAILED: 422, COMMENT_REQUIRED: 422,
-    UNKNOWN_REASON: 422,
+    UNKNOWN_REASON: 422, SIGNOFFS_MISSING: 422,
+    NO_SIGNOFFS: 409, ALREADY_SIGNED: 409, NOT_A_SIGNER: 403,
 })
 
 # Pseudo triggers of the helpers; they are not transitions of the model.
 SUSPEND, RESUME, CANCEL = "suspend", "resume", "cancel"
+#: The host function (among `functions`) that answers, for a trigger, which sign-off parties
+#: ("unit:<key>" / "role:<key>") are recorded since the application entered its stage.
+SIGNED_OFF = "signed_off"
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -55,16 +63,21 @@ class TransitionSpec:
     required: tuple[str, ...] = ()
     set: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     comment_required: bool = False
+    # (field, condition text, parsed condition): the field is required when the condition holds
+    required_when: tuple[tuple[str, str, Any], ...] = field(default=(), repr=False, compare=False)
+    signoffs: tuple[str, ...] = ()  # parties that sign before the step: "unit:<key>" or "role:<key>"
 
     @property
     def collections(self) -> tuple[str, ...]:
         """Collections the conditions read: the caller loads only these rows."""
-        return tuple(dict.fromkeys(name for c in self.compiled for name in c.collections()))
+        parsed = list(self.compiled) + [c for _, _, c in self.required_when]
+        return tuple(dict.fromkeys(name for c in parsed for name in c.collections()))
 
     @property
     def functions(self) -> tuple[str, ...]:
         """Host functions the conditions call: the caller must supply these callables."""
-        return tuple(dict.fromkeys(name for c in self.compiled for name, _ in sorted(c.functions(), key=str)))
+        parsed = list(self.compiled) + [c for _, _, c in self.required_when]
+        return tuple(dict.fromkeys(name for c in parsed for name, _ in sorted(c.functions(), key=str)))
 
     @property
     def reflexive(self) -> bool:
@@ -91,6 +104,8 @@ class Decision:
     failed_conditions: tuple[str, ...] = ()
     missing_fields: tuple[str, ...] = ()
     unknown_fields: tuple[str, ...] = ()
+    missing_signoffs: tuple[str, ...] = ()  # parties still to sign before the step may complete
+    signoffs: tuple[str, ...] = ()  # a sign-off decision: the parties this signature records
     transition: TransitionSpec | None = field(default=None, repr=False)
 
     @property

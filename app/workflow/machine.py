@@ -24,8 +24,18 @@ wrong_role           403   none of the user's roles may fire it (`allowed_roles`
 unknown_data_field   422   data names fields the transition does not take
 missing_fields       422   required fields are empty in record ∪ data ∪ set
 guard_failed         422   conditions are false (`failed_conditions`, canonical text)
+signoffs_missing     422   parties of a joint decision have not signed (`missing_signoffs`)
 comment_required     422   the transition needs a comment and none was given
 ===================  ====  =========================================================
+
+Joint decisions (`signoffs:` of a transition) are parties "unit:<key>" or "role:<key>" that sign
+before the step completes. The host says who signed among `functions`: `functions["signed_off"]
+(trigger)` returns the parties recorded since the application entered its stage (none when the
+function is absent). `can_sign_off()` decides one signature: `no_signoffs` (409) when the step
+takes none, `not_a_signer` (403) when the user is neither in a listed unit nor holds a listed
+role, `already_signed` (409); `decision.signoffs` are the parties the signature records.
+Required fields may depend on the record (`required_when:`), and the document rules of the model
+are compiled here too (`documents`, see app.workflow.documents).
 
 The 422 kinds are collected together: `decision.kinds` lists every one that applies and
 `decision.kind` is the first of them. The suspension helpers also use `not_suspended` (409)
@@ -44,16 +54,19 @@ from transitions import Machine, MachineError
 from app.model import conditions as cond
 from app.model.checker import WORKFLOW_COLUMNS
 
-from .decision import (
-    CANCEL, COMMENT_REQUIRED, GUARD_FAILED, HTTP_STATUS, MISSING_FIELDS, NOT_SUSPENDED, RESUME, SUSPEND, SUSPENDED,
-    UNKNOWN_DATA_FIELD, UNKNOWN_REASON, UNKNOWN_TRIGGER, WRONG_ROLE, WRONG_STAGE, Decision, TransitionSpec,
-    WorkflowError,
+from .decision import (  # noqa: F401 (ALREADY_SIGNED..SIGNED_OFF re-exported for the engine)
+    ALREADY_SIGNED, CANCEL, COMMENT_REQUIRED, GUARD_FAILED, HTTP_STATUS, MISSING_FIELDS, NO_SIGNOFFS, NOT_A_SIGNER,
+    NOT_SUSPENDED, RESUME, SIGNED_OFF, SIGNOFFS_MISSING, SUSPEND, SUSPENDED, UNKNOWN_DATA_FIELD, UNKNOWN_REASON,
+    UNKNOWN_TRIGGER, WRONG_ROLE, WRONG_STAGE, Decision, TransitionSpec, WorkflowError,
 )
+from . import signoff
 from .diagram import workflow_svg
+from .documents import DocumentRules
 
 __all__ = [
-    "COMMENT_REQUIRED", "GUARD_FAILED", "HTTP_STATUS", "MISSING_FIELDS", "NOT_SUSPENDED", "SUSPENDED",
-    "UNKNOWN_DATA_FIELD", "UNKNOWN_REASON", "UNKNOWN_TRIGGER", "WRONG_ROLE", "WRONG_STAGE",
+    "ALREADY_SIGNED", "COMMENT_REQUIRED", "GUARD_FAILED", "HTTP_STATUS", "MISSING_FIELDS", "NO_SIGNOFFS",
+    "NOT_A_SIGNER", "NOT_SUSPENDED", "SIGNED_OFF", "SIGNOFFS_MISSING", "SUSPENDED", "UNKNOWN_DATA_FIELD",
+    "UNKNOWN_REASON", "UNKNOWN_TRIGGER", "WRONG_ROLE", "WRONG_STAGE",
     "Decision", "TransitionSpec", "Workflow", "WorkflowError",
 ]
 
@@ -127,6 +140,7 @@ class Workflow:
             transitions=[{"trigger": s.trigger, "source": list(s.sources), "dest": s.dest} for s in specs],
             auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
         )
+        self.documents: DocumentRules | None = DocumentRules(wf.documents, self.initial_stage) if wf.documents else None
 
     @classmethod
     def from_model(cls, model) -> Workflow:
@@ -145,17 +159,22 @@ class Workflow:
             if name in protected:
                 raise ValueError(f"transition '{t.trigger}': '{name}' is kept by the workflow engine "
                                  f"and cannot be among its fields or set values")
-        compiled = []
-        for text in t.conditions:
+        compiled, required_when = [], []
+        for name, text in [(None, text) for text in t.conditions] + list(t.required_when.items()):
             try:
-                compiled.append(cond.parse(text))
+                parsed = cond.parse(text)
             except cond.ConditionSyntaxError as exc:
                 raise ValueError(f"transition '{t.trigger}': condition {text!r}: {exc.render()}") from exc
+            if name is None:
+                compiled.append(parsed)
+            else:
+                required_when.append((name, text, parsed))
         return TransitionSpec(
             trigger=t.trigger, label_zh=t.label_zh, label_en=t.label_en, sources=sources, dest=t.dest,
             roles=tuple(t.roles), conditions=tuple(t.conditions), compiled=tuple(compiled),
             fields=tuple(t.fields), required=tuple(t.required), set=MappingProxyType(dict(t.set)),
-            comment_required=t.comment_required,
+            comment_required=t.comment_required, required_when=tuple(required_when),
+            signoffs=tuple(dict.fromkeys(signoff.key(s) for s in t.signoffs)),
         )
 
     def _check_names(self) -> None:
@@ -265,15 +284,39 @@ class Workflow:
                 if text not in failed:
                     failed.append(text)
         missing = tuple(f for f in spec.required if _empty(merged.get(f))) if form else ()
+        if form:  # required only when their condition holds (e.g. the end date of temporary supply)
+            missing += tuple(name for name, _, c in spec.required_when if name not in missing and
+                             _empty(merged.get(name)) and cond.evaluate(c, merged, collections or _EMPTY,
+                                                                         functions or _EMPTY))
+        unsigned = signoff.unsigned(spec, functions)
         no_comment = form and spec.comment_required and _empty(comment)
         kinds = tuple(kind for kind, bad in ((UNKNOWN_DATA_FIELD, unknown), (MISSING_FIELDS, missing),
-                                             (GUARD_FAILED, failed), (COMMENT_REQUIRED, no_comment)) if bad)
+                                             (GUARD_FAILED, failed), (SIGNOFFS_MISSING, unsigned),
+                                             (COMMENT_REQUIRED, no_comment)) if bad)
         dest = spec.dest
         if form and not kinds:
             dest = self.next_stage(spec.trigger, stage)  # the machine, not the spec, confirms the move
         return Decision(spec.trigger, stage, kinds, dest=dest, changes=MappingProxyType(changes),
                         failed_conditions=tuple(failed), missing_fields=missing, unknown_fields=unknown,
-                        transition=spec)
+                        missing_signoffs=unsigned, transition=spec)
+
+    # ------------------------------------------------------------ joint decisions, documents
+
+    def can_sign_off(self, trigger: str, *, stage: str, suspended: bool, roles: Iterable[str], unit: str | None,
+                     signed: Iterable[str] = ()) -> Decision:
+        """May a user with `roles`, of the unit keyed `unit`, sign off `trigger` now? (app.workflow.signoff)"""
+        return signoff.can_sign_off(self, trigger, stage=stage, suspended=suspended, roles=_roles(roles),
+                                    unit=unit, signed=signed)
+
+    def signoff_label(self, key: str, english: bool = False) -> str:
+        """A party of a joint decision as people call it: the unit's name or the role's label."""
+        return signoff.label(self.model, key, english)
+
+    def required_documents(self, record: Mapping[str, Any], stage: str | None = None) -> tuple[str, ...]:
+        """Document kinds required at `stage` (default: the record's) for this record."""
+        if self.documents is None:
+            return ()
+        return self.documents.required(record, stage if stage is not None else record.get(self.state_field))
 
     # ------------------------------------------------------------ suspension and cancellation
 

@@ -14,6 +14,7 @@ from wtforms.validators import ValidationError
 
 from app import i18n
 from app.deadlines.calendar_store import CalendarError, shanghai_today, weekday_name, workdays_in_year
+from app.security import audit
 from app.workflow.calendar import FIRST_YEAR, LAST_YEAR
 
 
@@ -151,6 +152,8 @@ class CalendarView(BaseView):
         except CalendarError as exc:
             flash(exc.format(_), "danger")
             return redirect(back)
+        if changed:
+            audit.record("calendar.edit", day.isoformat(), {"action": action, "name": form.get("name", "")})
         if not changed:
             flash(_("Nothing changed: %(date)s already is so.", date=day.isoformat()), "info")
         elif action == "holiday":

@@ -27,12 +27,17 @@ def _core():
 def badge(info: dict) -> Markup:
     sla = _core().sla
     label = i18n.label(sla.timers[info["key"]]) if info["key"] in sla.timers else info["key"]
+    calendar_days = info.get("unit") == "calendar_days"  # a limit the model counts in calendar days
     if info["status"] == "paused":
-        detail = _("paused, %(n)s working days left", n=info["left"] if info["left"] is not None else "-")
+        n = info["left"] if info["left"] is not None else "-"
+        detail = _("paused, %(n)s days left", n=n) if calendar_days else _("paused, %(n)s working days left", n=n)
     elif info["due"] is not None and info["left"] is not None and info["left"] < 0:
-        detail = _("due %(date)s, overdue by %(n)s working days", date=_last_day(info["due"]), n=-info["left"])
+        detail = (_("due %(date)s, overdue by %(n)s days", date=_last_day(info["due"]), n=-info["left"])
+                  if calendar_days else
+                  _("due %(date)s, overdue by %(n)s working days", date=_last_day(info["due"]), n=-info["left"]))
     elif info["due"] is not None:
-        detail = _("due %(date)s, %(n)s working days left", date=_last_day(info["due"]), n=info["left"])
+        detail = (_("due %(date)s, %(n)s days left", date=_last_day(info["due"]), n=info["left"]) if calendar_days
+                  else _("due %(date)s, %(n)s working days left", date=_last_day(info["due"]), n=info["left"]))
     else:
         detail = ""
     mark = _("(provisional)") if info["provisional"] else ""

@@ -14,6 +14,9 @@ from wtforms.validators import ValidationError
 from sqlalchemy import select
 
 from app import i18n
+from app.security import scope
+from app.cases.views.records import accepted_by, handle, records_panel
+from app.cases.views.signoffs import history_entry, missing_labels
 from app.model.naming import class_name
 from app.security.user import StaffUser
 
@@ -63,14 +66,33 @@ def history_rows(row) -> list[dict]:
     rows = []
     for h in eng.history(_session(), row):
         changes = json.loads(h.changes) if h.changes else {}
-        labels = {k: i18n.label(eng.entity.fields[k]) if k in eng.entity.fields else _column_label(k) for k in changes}
+        fields = _fields_of(h.trigger) if h.kind == "record" else eng.entity.fields
+        labels = {k: i18n.label(fields[k]) if k in fields else _column_label(k) for k in changes}
         rows.append({"at": i18n.fmt_datetime(h.at), "user": h.user_name, "unit": h.unit_name,
                      "roles": "、".join(str(i18n.label(eng.model.roles[r])) for r in h.roles.split(",")
                                        if r in eng.model.roles),
                      "from": eng.stage_label(h.from_stage), "to": eng.stage_label(h.to_stage),
                      "step": engine().step_label(h.trigger, h.from_stage), "comment": h.comment or "",
-                     "changes": [(labels[k], _display(k, v[1])) for k, v in changes.items()]})
+                     "changes": [(labels[k], _change(k, v, fields)) for k, v in changes.items()]})
+        rows[-1].update(history_entry(h))  # a sign-off (会签) row names the party it signed for
     return rows
+
+
+def _fields_of(trigger: str) -> dict:
+    """The fields of the sub-record entity a history row of kind 'record' is about."""
+    _action, _sep, key = trigger.partition("_")
+    entity = engine().model.entities.get(key)
+    return entity.fields if entity is not None else {}
+
+
+def _change(name: str, values, fields) -> str:
+    """'before → after' when there was a value before (corrections, edits), else the new value."""
+    before, after = (values + [None, None])[:2] if isinstance(values, list) else (None, values)
+    shown_after = _display(name, after, fields)
+    if before is None:
+        return str(shown_after) if after is not None else _("(removed)")
+    empty = _("(empty)")
+    return f"{_display(name, before, fields)} → {shown_after if after is not None else empty}"
 
 
 def _column_label(name: str):
@@ -79,9 +101,9 @@ def _column_label(name: str):
             }.get(name, name)
 
 
-def _display(name: str, value):
+def _display(name: str, value, fields=None):
     """A recorded value as the user knows it: names for references, labels for choices."""
-    spec = engine().entity.fields.get(name)
+    spec = (fields if fields is not None else engine().entity.fields).get(name)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if value is None or spec is None:
@@ -107,7 +129,8 @@ def workflow_panel(row) -> dict:
     steps = []
     for spec, decision in eng.available(session, row, user):
         steps.append({"trigger": spec.trigger, "label": eng.label(spec), "ok": decision.ok,
-                      "failed": list(decision.failed_conditions), "comment_required": spec.comment_required,
+                      "failed": list(decision.failed_conditions) + missing_labels(decision),
+                      "comment_required": spec.comment_required,
                       "fields": field_inputs(spec.fields, spec.required, row)})
     wf = eng.wf
     return {
@@ -120,6 +143,12 @@ def workflow_panel(row) -> dict:
         "cancellation_reasons": [(r.key, eng.label(r)) for r in wf.cancellation_reasons],
         "users": reference_options("user", ""), "units": reference_options("unit", ""),
         "history": history_rows(row),
+        "records": records_panel(row),
+        "corrections": [{"trigger": c.trigger, "label": eng.label(c),
+                         "fields": field_inputs(tuple(c.fields), (), row)}
+                        for c in eng.corrections.available(row, roles)],
+        "accepted_by": accepted_by(row),
+        "suspension": _open_suspension(row) if row.suspended else None,
         "diagram": Markup(wf.diagram_svg(stage)),
         "extra": [panel(row) for panel in core().page_panels],
     }
@@ -160,6 +189,44 @@ class WorkflowViewMixin:
         return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
 
 
+    @expose("/record/<int:pk>/<key>/<action>", methods=["POST"])
+    @has_access
+    def record(self, pk, key, action):
+        """The case's documents, defects and fees, changed from its page (see records.py)."""
+        row = self.datamodel.get(pk, self._base_filters)
+        if row is None:
+            abort(404)
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            try:
+                validate_csrf(request.form.get("csrf_token"))
+            except ValidationError:
+                flash(_("The form has expired; please try again."), "danger")
+                return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
+        handle(self, row, key, action)
+        return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk) + "#records")
+
+
+def _public_changes(eng, h) -> dict:
+    """A history row's changes for the API: never a field the model marks private (e.g. an address)."""
+    changes = json.loads(h.changes) if h.changes else {}
+    fields = _fields_of(h.trigger) if h.kind == "record" else eng.entity.fields
+    return {k: v for k, v in changes.items() if not getattr(fields.get(k), "private", False)}
+
+
+def _open_suspension(row) -> dict | None:
+    """The running suspension: reason, who or which unit is responsible, since when."""
+    eng = engine()
+    cls = core().orm["suspension"]
+    sus = _session().scalars(select(cls).where(cls.application_id == row.id, cls.ended_at.is_(None))
+                             .order_by(cls.id.desc())).first()
+    if sus is None:
+        return None
+    unit = _session().get(core().orm["unit"], sus.responsible_unit_id) if sus.responsible_unit_id else None
+    return {"reason": eng.reason_label("suspend", sus.reason), "since": i18n.fmt_datetime(sus.started_at),
+            "person": str(sus.responsible_user) if sus.responsible_user is not None else "",
+            "unit": unit.name if unit is not None else "", "note": sus.note or ""}
+
+
 def _field_label(name: str) -> str:
     eng = engine()
     special = {"comment": _("Comment"), "reason": _("Reason"), "responsible_user": _("Responsible person"),
@@ -185,7 +252,7 @@ def make_workflow_api(resource: str) -> type:
             eng = engine()
             session = _session()
             row = session.get(eng.cls, pk)
-            if row is None:
+            if row is None or not scope.may_act(core(), g.user, row):
                 return self.response_404()
             steps = [{"trigger": spec.trigger, "label": eng.label(spec), "dest": spec.dest,
                       "allowed_now": decision.ok, "failed_conditions": list(decision.failed_conditions),
@@ -194,7 +261,7 @@ def make_workflow_api(resource: str) -> type:
             history = [{"at": h.at.isoformat() if h.at else None, "user": h.user_name, "roles": h.roles,
                         "unit": h.unit_name, "kind": h.kind, "trigger": h.trigger, "from": h.from_stage,
                         "to": h.to_stage, "comment": h.comment,
-                        "changes": json.loads(h.changes) if h.changes else {}}
+                        "changes": _public_changes(eng, h)}
                        for h in eng.history(session, row)]
             return self.response(200, id=row.id, number=row.number,
                                  stage=getattr(row, eng.definition.state_field),

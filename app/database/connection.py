@@ -1,0 +1,29 @@
+"""How the app's connections behave: on SQLite, foreign keys enforced and DDL inside transactions.
+
+pysqlite commits DDL as it goes in its default mode, so a failing `model apply` would leave half a
+migration behind; SQLAlchemy's documented recipe hands transaction control to SQLAlchemy (driver
+autocommit, an explicit BEGIN on every transaction) so that DDL rolls back like DML.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def configure(engine: Engine) -> None:
+    """Idempotent: listeners are added once per engine."""
+    if engine.dialect.name != "sqlite" or getattr(engine, "_ykt_configured", False):
+        return
+    engine._ykt_configured = True
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,127 @@
+"""The screens of a generated entity: FAB's ModelView with the model's forms, row scope, checked list
+arguments, page size capped, saving that answers in Chinese, and scans served through their row."""
+from __future__ import annotations
+
+import os
+
+from flask import current_app, g, request, send_file
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from sqlalchemy import or_, select
+
+from app import i18n
+from app.generated.views import args
+from app.generated.views.columns import VIEW_PERMISSIONS, Generated
+from app.generated.views.files import display_name, is_stored_name
+from app.generated.views.forms import extra_form_fields, form_validators
+from app.generated.views.refusals import GeneratedInterface
+from app.generated.views.scoping import InScope, scope_filters, signed_in_user
+from app.model.naming import class_name
+from app.security import scope
+from app.security.errors import error_response
+
+INLINE = (".pdf", ".png", ".jpg", ".jpeg")
+
+
+class GeneratedView(ModelView):
+    """Base of every generated entity's screens (`/<entity>/list/` ...)."""
+
+    generated: Generated = None
+    method_permission_name = VIEW_PERMISSIONS
+    page_size = 25
+
+    def create_blueprint(self, appbuilder, *a, **kw):
+        blueprint = super().create_blueprint(appbuilder, *a, **kw)
+        blueprint.before_request(self._check_arguments)
+        return blueprint
+
+    def _check_arguments(self):
+        """Refuse a bad id or list argument before FAB's parsers and queries see it."""
+        view_args = request.view_args or {}
+        if "pk" in view_args and args.record_id(view_args["pk"]) is None:
+            return error_response(404, _("Not found: there is nothing at this address."))
+        problem = args.screen_problem(self, self.generated)
+        if problem:
+            return error_response(400, problem)
+        return None
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
+                         page_size=None, widgets=None, **kwargs):
+        # FAB takes psize_/_oc_ as given: cap the page and order only by listed columns.
+        page_size = min(page_size or self.page_size, args.MAX_PAGE_SIZE)
+        if order_column and order_column not in self.order_columns:
+            order_column, order_direction = "", ""
+        return super()._get_list_widget(filters, actions=actions, order_column=order_column,
+                                        order_direction=order_direction, page=page, page_size=page_size,
+                                        widgets=widgets, **kwargs)
+
+    @property
+    def database_error_message(self):
+        return getattr(g, "ykt_refusal", None) or lazy_gettext("Database Error")
+
+    def pre_add(self, item) -> None:
+        if getattr(item, "created_by_fk", None) is None and getattr(g, "user", None) is not None:
+            item.created_by_fk = g.user.id
+
+    @expose("/download/<string:filename>")
+    @has_access
+    def download(self, filename):
+        """A scan named by a row the user may see; shown under the name it was uploaded with."""
+        entity = self.generated.entity
+        columns = [getattr(self.datamodel.obj, n) for n, f in entity.fields.items() if f.type == "file"]
+        path = os.path.join(current_app.config["UPLOAD_FOLDER"], filename)
+        found = None
+        if columns and is_stored_name(filename):
+            core = current_app.extensions["yekuotong"]
+            query = select(self.datamodel.obj.id).where(or_(*[c == filename for c in columns]))
+            found = core.db.session.scalar(scope.restrict(core, query, g.user, self.generated.key).limit(1))
+        if found is None or not os.path.isfile(path):
+            return error_response(404, _("This file does not exist (or you may not see it)."))
+        name = display_name(filename)
+        response = send_file(path, download_name=name, as_attachment=not name.lower().endswith(INLINE))
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+
+def refuse_unknown_actions():
+    """Every FAB ModelView (ours and the security screens) answers `/action/<name>/<pk>` and
+    `/action_post` by looking the action up and calling it: an unknown name was a 500. Now a 404."""
+    endpoint = request.endpoint or ""
+    if not endpoint.endswith((".action", ".action_post")):
+        return None
+    name = (request.view_args or {}).get("name") if endpoint.endswith(".action") else request.form.get("action")
+    view = next((v for v in current_app.appbuilder.baseviews
+                 if getattr(getattr(v, "blueprint", None), "name", None) == request.blueprint), None)
+    if view is None or name not in (getattr(view, "actions", None) or {}):
+        return error_response(404, _("Not found: there is nothing at this address."))
+    return None
+
+
+def make_view(model, key: str, orm_class, hooks: dict | None = None, bases: tuple = ()) -> type:
+    gen = Generated(model, key)
+    title = i18n.label(gen.entity)
+    scoped_refs = {n: [["id", InScope, signed_in_user]] for n in gen.search
+                   if gen.entity.fields.get(n) and gen.entity.fields[n].type == "reference"
+                   and scope.is_scoped(model, gen.entity.fields[n].to)}
+    attrs = dict(
+        generated=gen,
+        datamodel=GeneratedInterface(orm_class),
+        route_base=f"/{key}",
+        class_permission_name=class_name(key),
+        list_title=title, show_title=title, add_title=title, edit_title=title,
+        list_columns=gen.list, search_columns=gen.search, show_columns=gen.show,
+        add_columns=gen.form, edit_columns=gen.form,
+        label_columns=gen.labels, formatters_columns=gen.formatters,
+        validators_columns=form_validators(gen),
+        add_form_extra_fields=extra_form_fields(gen),
+        edit_form_extra_fields=extra_form_fields(gen),
+        base_filters=scope_filters(model, key),
+        search_form_query_rel_fields=scoped_refs,
+    )
+    order = gen.entity.order_by or ("number" if gen.is_workflow else None)
+    attrs["base_order"] = (order, "desc" if gen.is_workflow else "asc") if order else ("id", "desc")
+    attrs.update(hooks or {})
+    return type(f"{class_name(key)}View", bases + (GeneratedView,), attrs)

@@ -1,0 +1,53 @@
+"""Security screens: sign-in, passwords, users and roles, the action log; the manager that uses them."""
+from __future__ import annotations
+
+from flask_login import user_logged_in
+
+from app.security import audit, tokens
+from app.security.manager import StaffSecurityManager
+from app.security.views.admin import StaffRoleModelView, StaffUserDBModelView
+from app.security.views.admin import register as register_admin
+from app.security.views.auth import (StaffAuthDBView, StaffResetMyPasswordView, StaffResetPasswordView,
+                                     StaffSecurityApi, limit_sign_in)
+
+
+class AppSecurityManager(StaffSecurityManager):
+    """FAB_SECURITY_MANAGER_CLASS: the staff security manager with this package's screens."""
+
+    authdbview = StaffAuthDBView
+    security_api = StaffSecurityApi
+    userdbmodelview = StaffUserDBModelView
+    rolemodelview = StaffRoleModelView
+    resetmypasswordview = StaffResetMyPasswordView
+    resetpasswordview = StaffResetPasswordView
+
+
+def _stamp_session(_app, user=None, **_kwargs) -> None:
+    tokens.stamp_session()
+
+
+def _model_applied(core, *, session) -> None:
+    """`model apply`: who ran it, which model version, and what it changed (the revision it wrote;
+    none when the database was already up to date)."""
+    from sqlalchemy import select
+
+    from app.database.builtin import ModelRevision
+
+    latest = session.scalars(select(ModelRevision).order_by(ModelRevision.id.desc()).limit(1)).first()
+    details = {"version": core.model.version, "digest": core.loaded.digest, "changes": []}
+    if latest is not None and latest.digest == core.loaded.digest:
+        seen = session.scalars(select(audit.AuditEntry.id).where(
+            audit.AuditEntry.action == "model.apply",
+            audit.AuditEntry.details.like(f'%"revision": {latest.id}%'))).first()
+        if seen is None:
+            details.update(revision=latest.id, changes=latest.changes.splitlines()[:50])
+    audit.record("model.apply", core.model.version, details, session=session)
+
+
+def register(app, core, appbuilder) -> None:
+    limit_sign_in(appbuilder)
+    register_admin(appbuilder)
+    user_logged_in.connect(_stamp_session, app, weak=False)
+    from app import events
+
+    events.model_applied.connect(_model_applied, sender=core, weak=False)

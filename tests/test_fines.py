@@ -455,19 +455,19 @@ def test_fine_notice_and_summary_print_and_verify(app, login, month):
         if core.db.session.get(FineEntry, fines["A12"].id).status == "proposed":
             core.ledger.decide(core.db.session, [fines["A12"].id], auditor, "confirm")
     # the fined person prints their own notice; metering may not print a clerk's notice
-    own = login("metering").get(f"/fines/notice/{fines['A14'].id}")
+    own = login("metering").post(f"/fines/notice/{fines['A14'].id}")
     assert own.status_code == 200 and own.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(own.data)).pages)
     assert "考核通知单" in text and "A14" in text and "¥50.00" in text
-    assert login("metering").get(f"/fines/notice/{fines['A12'].id}").status_code == 403
-    assert login("auditor").get(f"/fines/notice/{fines['A12'].id}").status_code == 200
-    refused = login("auditor").get(f"/fines/notice/{fines['A6'].id}")  # still proposed
+    assert login("metering").post(f"/fines/notice/{fines['A12'].id}").status_code == 403
+    assert login("auditor").post(f"/fines/notice/{fines['A12'].id}").status_code == 200
+    refused = login("auditor").post(f"/fines/notice/{fines['A6'].id}")  # still proposed
     assert refused.status_code == 302
-    summary = login("auditor").get(f"/fines/summary.pdf?month={MONTH}")
+    summary = login("auditor").post(f"/fines/summary.pdf?month={MONTH}")
     assert summary.status_code == 200
     summary_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(summary.data)).pages)
     assert "月度考核汇总表" in summary_text and "客户服务中心" in summary_text
-    assert login("clerk").get(f"/fines/summary.pdf?month={MONTH}").status_code == 403
+    assert login("clerk").post(f"/fines/summary.pdf?month={MONTH}").status_code == 403
     with app.app_context():
         from app.assessment.printing import AssessmentPrint
 

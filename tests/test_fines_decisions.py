@@ -160,7 +160,7 @@ def test_a_correction_is_booked_in_its_own_month_and_ends_the_sanction(app, logi
         sanction = session.scalars(select(Sanction).where(Sanction.fine_id == a3.id)).one()
         assert (sanction.kind, sanction.active, str(sanction.since)) == ("suspend_until_exam", True, "2026-05-20")
         may = monthly_summary(session, MONTH)
-    printed = login("auditor").get(f"/fines/summary.pdf?month={MONTH}")
+    printed = login("auditor").post(f"/fines/summary.pdf?month={MONTH}")
     assert printed.status_code == 200 and "A3" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(printed.data)).pages)
     with app.app_context():
         from app.assessment.printing import AssessmentPrint
@@ -245,3 +245,22 @@ def test_model_apply_adds_the_sanction_end_to_an_existing_database(tmp_path):
     assert plan.changes == ["add column sanction.ended_on", "add column sanction.ended_by_id"]
     with sqlite3.connect(path) as db:
         assert {"ended_on", "ended_by_id"} <= {row[1] for row in db.execute("PRAGMA table_info(sanction)")}
+
+
+def test_fine_prints_are_recorded_only_by_a_post_and_offered_by_buttons(app, login):
+    """A foreign page's GET cannot add a print record; the lists and the summary offer the prints."""
+    from sqlalchemy import func, select
+
+    from app.assessment.printing import AssessmentPrint
+
+    def prints() -> int:
+        with app.app_context():
+            session = app.extensions["yekuotong"].db.session
+            return session.execute(select(func.count()).select_from(AssessmentPrint)).scalar_one()
+
+    before = prints()
+    page = login("auditor").get(f"/fines/summary.pdf?month={MONTH}", headers={"Accept-Language": "zh"})
+    assert page.status_code == 200 and 'id="print-confirm"' in page.get_data(as_text=True)
+    assert prints() == before
+    summary = login("auditor").get(f"/fines/summary/?month={MONTH}", headers={"Accept-Language": "zh"})
+    assert 'id="print-summary"' in summary.get_data(as_text=True)

@@ -118,7 +118,8 @@ def test_steps_and_the_workflow_api_refuse_a_case_out_of_scope(api_app, api_logi
 
 # ------------------------------------------------------------------ row 5: the monthly summary
 def summary_text(client, kind: str) -> str:
-    response = client.get(f"/fines/summary{kind}?month={MONTH}")
+    fetch = client.post if kind == ".pdf" else client.get  # a print is made (and recorded) by POST
+    response = fetch(f"/fines/summary{kind}?month={MONTH}")
     assert response.status_code == 200, kind
     if kind != ".pdf":
         return response.get_data(as_text=True)
@@ -141,7 +142,7 @@ def test_a_unit_head_sees_only_their_unit_in_the_monthly_summary(api_app, api_lo
 def test_a_unit_summary_verifies_against_its_own_unit(api_app, api_login):
     from app.assessment.printing import AssessmentPrint
 
-    assert api_login("head2").get(f"/fines/summary.pdf?month={MONTH}").status_code == 200
+    assert api_login("head2").post(f"/fines/summary.pdf?month={MONTH}").status_code == 200
     with api_app.app_context():
         session = core_of(api_app).db.session
         record = session.scalars(select(AssessmentPrint).order_by(AssessmentPrint.id.desc())).first()

@@ -206,6 +206,9 @@ def test_an_admin_reset_revokes_the_users_sessions_and_is_logged(secure_app, fre
     done = admin.post(f"/resetpassword/form?pk={pk}", data={"password": "Admin-set-2026",
                                                             "conf_password": "Admin-set-2026", "csrf_token": token})
     assert done.status_code == 302
+    nobody = admin.post("/resetpassword/form?pk=999999", data={"password": "Admin-set-2026",
+                                                               "conf_password": "Admin-set-2026", "csrf_token": token})
+    assert nobody.status_code == 404 and "未找到" in nobody.get_data(as_text=True)
     assert victim.get("/resetmypassword/form").status_code == 302
     log = admin.get("/actionlog/list/").get_data(as_text=True)
     assert "管理员重置密码" in log and "resetme" in log

@@ -167,20 +167,30 @@ class FinesView(BaseView):
         return self.render_template("fines_mine.html", rows=fine_rows(session, fines),
                                     title=_("Fines of my unit"))
 
-    @expose("/notice/<int:fine_id>")
+    # A print is recorded: only a POST carrying the CSRF token makes one (a GET asks first), so that
+    # a foreign page cannot add print records.
+    @expose("/notice/<int:fine_id>", methods=["GET", "POST"])
     @has_access
     def notice(self, fine_id):
+        if request.method == "GET":
+            return self._confirm(_("Print the fine notice #%(id)s?", id=fine_id), url_for(".mine"))
         return _pdf(lambda user, session: print_pdf(_core(), session, user, "fine", fine_id=fine_id,
                                                     secret=current_app.config["SECRET_KEY"], base_url=_base()),
                     url_for(".mine"))
 
-    @expose("/summary.pdf")
+    @expose("/summary.pdf", methods=["GET", "POST"])
     @has_access
     def summary_pdf(self):
         month = _month_arg()
+        if request.method == "GET":
+            return self._confirm(_("Print the monthly assessment summary of %(month)s?", month=month),
+                                 url_for(".summary", month=month))
         return _pdf(lambda user, session: print_pdf(_core(), session, user, "month", month=month,
                                                     secret=current_app.config["SECRET_KEY"], base_url=_base()),
                     url_for(".summary", month=month))
+
+    def _confirm(self, message: str, back: str):
+        return self.render_template("fines_print_confirm.html", message=message, back=back, title=_("Print"))
 
     @expose("/summary/")
     @has_access

@@ -2,12 +2,15 @@
 plan reply: 3 working days for residential, 7 otherwise) gets the new limit, recorded in history."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import i18n
 from app.deadlines.timers import ACTIVE, aware
 from app.model import conditions
+from app.workflow import due as deadline
 
 
 def dependent_timers(model) -> dict[str, set[str]]:
@@ -46,7 +49,10 @@ class Recompute:
                 continue
             self._apply(timer, old, new, at)
             label = i18n.label(self.core.model.timers[timer.timer])
-            text = _("%(timer)s: %(old)d → %(new)d working days", timer=label, old=old, new=new)
+            if self.core.model.timers[timer.timer].unit == deadline.CALENDAR_DAYS:
+                text = _("%(timer)s: %(old)d → %(new)d days", timer=label, old=old, new=new)
+            else:
+                text = _("%(timer)s: %(old)d → %(new)d working days", timer=label, old=old, new=new)
             engine.add_history(session, row, user, engine.roles_of(user), "deadline", "recompute", stage, stage,
                                text, {}, {}, at)
 
@@ -55,10 +61,13 @@ class Recompute:
         if timer.status == "paused":
             timer.remaining_days = max((timer.remaining_days or 0) + new - old, 0)
             return
+        unit = getattr(self.core.model.timers[timer.timer], "unit", None) or deadline.WORKING_DAYS
         started = aware(timer.started_at)
         due = aware(timer.due_at)
-        if due is not None and self.sla._due(started, old)[0] == due:
-            timer.due_at, timer.provisional = self.sla._due(started, new)  # never paused: from the start
+        if due is not None and self.sla._due(started, old, unit)[0] == due:
+            timer.due_at, timer.provisional = self.sla._due(started, new, unit)  # never paused: from the start
+        elif unit == deadline.CALENDAR_DAYS and due is not None:
+            timer.due_at, timer.provisional = due + dt.timedelta(days=new - old), False
         else:  # resumed after a pause: shift what is left by the difference
             left = self.sla.calendar().working_days_left(at, due) if due is not None else 0
-            timer.due_at, timer.provisional = self.sla._due(at, max(left + new - old, 0))
+            timer.due_at, timer.provisional = self.sla._due(at, max(left + new - old, 0), unit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, flash, g, redirect, request
+from flask import abort, current_app, flash, g, redirect, request
 from flask_appbuilder import expose
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
 from flask_appbuilder.forms import DynamicForm
@@ -116,9 +116,12 @@ class StaffResetPasswordView(ResetPasswordView):
     form = AdminResetPasswordForm
 
     def form_post(self, form) -> None:
-        user = self.appbuilder.sm.get_user_by_id(request.args.get("pk"))
+        pk = request.args.get("pk", "")
+        user = self.appbuilder.sm.get_user_by_id(pk) if pk.isdigit() else None
+        if user is None:
+            abort(404)
         super().form_post(form)
-        audit.record("user.password_reset", user.username if user else request.args.get("pk", ""))
+        audit.record("user.password_reset", user.username)
 
 
 # ---------------------------------------------------------------- limits on both sign-in paths
@@ -135,11 +138,11 @@ def _username_key() -> str:
 
 
 def _per_ip() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT_PER_IP"]
+    return current_app.config.get("LOGIN_RATE_LIMIT_PER_IP", "30 per 10 minutes")
 
 
 def _per_user() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT_PER_USER"]
+    return current_app.config.get("LOGIN_RATE_LIMIT_PER_USER", "10 per 10 minutes")
 
 
 # Limits belong to the one process-wide limiter and name blueprints, not apps: register them once.

@@ -444,3 +444,27 @@ def test_fine_reasons_and_incident_descriptions_have_the_comment_limit(app):
             core.ledger.decide(session, [proposed], auditor, "waive", "长" * 5000)
         session.rollback()
         assert session.get(FineEntry, proposed).status == "proposed"
+
+
+def test_a_scan_is_uploaded_on_the_case_page_and_downloads_with_its_name(app, login):
+    import io
+
+    pk = new_application(app, "residential", engineering=False)
+    client = login("clerk")
+    response = client.post(f"/application/record/{pk}/document/add", headers=ZH, content_type="multipart/form-data",
+                           data={"kind": "special_certificate", "received": "y", "pages": "1",
+                                 "attachment": (io.BytesIO(b"%PDF-1.4 scan"), "环保证明.pdf")})
+    assert response.status_code == 302
+    with app.app_context():
+        core = app.extensions["yekuotong"]
+        cls = core.orm["document"]
+        stored = core.db.session.scalars(select(cls.attachment).where(
+            cls.application_id == pk, cls.kind == "special_certificate")).one()
+    assert stored
+    page = client.get(f"/application/show/{pk}", headers=ZH).get_data(as_text=True)
+    from urllib.parse import quote
+
+    assert f"/document/download/{quote(stored)}" in page
+    download = client.get(f"/document/download/{quote(stored)}")
+    assert download.status_code == 200 and download.data == b"%PDF-1.4 scan"
+    assert history(app, pk)[-1]["changes"]["attachment"][1] == stored

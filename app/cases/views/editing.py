@@ -207,6 +207,11 @@ class RecordApiMixin:
                 return refusal
         return None
 
+    def _stored_parent(self, pk):
+        """The case the stored record belongs to (None when there is no such record: a 404 follows)."""
+        item = self.datamodel.get(pk, self._base_filters)
+        return getattr(item, f"{_core().recorder.links[self.record_key]}_id", None) if item is not None else None
+
     def _body_parent(self):
         body = request.get_json(silent=True)
         link = _core().recorder.links[self.record_key]
@@ -227,10 +232,7 @@ class RecordApiMixin:
     @safe
     @permission_name("put")
     def put(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        link = _core().recorder.links[self.record_key]
-        ids = [getattr(item, f"{link}_id", None) if item is not None else None, self._body_parent()]
-        refusal = self._refusal(ids)
+        refusal = self._refusal([self._stored_parent(pk), self._body_parent()])
         return self.response_422(message=refusal) if refusal else self.put_headless(pk)
 
     @expose("/<pk>", methods=["DELETE"])
@@ -238,9 +240,7 @@ class RecordApiMixin:
     @safe
     @permission_name("delete")
     def delete(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        link = _core().recorder.links[self.record_key]
-        refusal = self._refusal([getattr(item, f"{link}_id", None)] if item is not None else [])
+        refusal = self._refusal([self._stored_parent(pk)])
         return self.response_422(message=refusal) if refusal else self.delete_headless(pk)
 
 

@@ -468,3 +468,16 @@ def test_a_scan_is_uploaded_on_the_case_page_and_downloads_with_its_name(app, lo
     download = client.get(f"/document/download/{quote(stored)}")
     assert download.status_code == 200 and download.data == b"%PDF-1.4 scan"
     assert history(app, pk)[-1]["changes"]["attachment"][1] == stored
+
+
+def test_a_greyed_step_names_the_missing_documents_in_chinese(app, login):
+    pk = new_application(app, "residential", engineering=False)
+    with app.app_context():
+        core = app.extensions["yekuotong"]
+        cls = core.orm["document"]
+        doc = core.db.session.scalars(select(cls).where(cls.application_id == pk, cls.kind == "household_register")).one()
+        core.db.session.delete(doc)
+        core.db.session.commit()
+    page = login("clerk").get(f"/application/show/{pk}", headers=ZH).get_data(as_text=True)
+    assert "缺少资料：户口簿复印件" in page
+    assert "documents_complete()" not in page

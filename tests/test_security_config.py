@@ -215,3 +215,11 @@ def test_pages_work_under_the_policy_in_a_browser(secure_app, fresh_limits, back
         session = secure_app.extensions["yekuotong"].db.session
         assert session.get(secure_app.extensions["yekuotong"].orm["customer"], doomed_id) is None
         session.rollback()
+
+
+def test_no_screen_loads_google_charts(app, login):
+    """用户统计 drew with Google Charts from the internet (blank offline): it is gone, menu and URL."""
+    admin = login("admin")
+    page = admin.get("/", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+    assert "userstatschartview" not in page.lower() and "用户统计" not in page
+    assert admin.get("/userstatschartview/chart/").status_code == 404

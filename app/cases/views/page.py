@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app import i18n
 from app.security import scope
-from app.cases.views.records import accepted_by, handle, records_panel
+from app.cases.views.records import accepted_by, handle, missing_documents, records_panel
 from app.cases.views.signoffs import history_entry, missing_labels
 from app.model.naming import class_name
 from app.security.user import StaffUser
@@ -129,7 +129,7 @@ def workflow_panel(row) -> dict:
     steps = []
     for spec, decision in eng.available(session, row, user):
         steps.append({"trigger": spec.trigger, "label": eng.label(spec), "ok": decision.ok,
-                      "failed": list(decision.failed_conditions) + missing_labels(decision),
+                      "failed": [_readable(row, c) for c in decision.failed_conditions] + missing_labels(decision),
                       "comment_required": spec.comment_required,
                       "fields": field_inputs(spec.fields, spec.required, row)})
     wf = eng.wf
@@ -204,6 +204,15 @@ class WorkflowViewMixin:
                 return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
         handle(self, row, key, action)
         return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk) + "#records")
+
+
+def _readable(row, condition: str) -> str:
+    """A failed guard as the user can act on it: which documents are missing, not the condition text."""
+    if condition.strip() == "documents_complete()":
+        missing = missing_documents(row)
+        if missing:
+            return _("Missing documents: %(list)s", list="、".join(missing))
+    return condition
 
 
 def _public_changes(eng, h) -> dict:

@@ -96,6 +96,16 @@ def _checklist(core, session, row, key: str) -> list[dict] | None:
     return [{"kind": kinds.get(k, k), "received": k in have} for k in needed]
 
 
+def missing_documents(row) -> list[str]:
+    """Names of the documents the model requires for this case now that have not been received."""
+    core = _core()
+    docs = core.model.workflow.documents
+    if docs is None:
+        return []
+    checklist = _checklist(core, core.db.session, row, docs.entity) or []
+    return [str(c["kind"]) for c in checklist if not c["received"]]
+
+
 def handle(view, row, key: str, action: str) -> None:
     """POST from the case page: add a record, remove one, or flip one of its yes/no fields."""
     core = _core()

@@ -20,6 +20,8 @@ class AppSecurityManager(StaffSecurityManager):
     rolemodelview = StaffRoleModelView
     resetmypasswordview = StaffResetMyPasswordView
     resetpasswordview = StaffResetPasswordView
+    # 用户统计 draws with Google Charts from the internet: blank offline, so not offered at all.
+    userstatschartview = None
 
 
 def _stamp_session(_app, user=None, **_kwargs) -> None:

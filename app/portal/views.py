@@ -25,7 +25,7 @@ def _core():
     return current_app.extensions["yekuotong"]
 
 
-TODO_ROWS = 10  # rows of the to-do shown on the workbench; the rest one click away
+WORKBENCH_ROWS = 10  # rows of the to-do shown on the workbench; the rest one click away
 
 
 def _figure(label, value, url=None, colour="default") -> dict:
@@ -44,7 +44,7 @@ def workbench_panels(core, user) -> list[dict]:
     panels = []
     if core.todo is not None and sm.has_access("can_list", "Todo") and workbench.acts_on_stages(core, roles):
         due = workbench.due_counts(core, user, now)
-        panels.append({"key": "todo", "title": _("My to-do"), "rows": core.todo.rows(user, limit=TODO_ROWS),
+        panels.append({"key": "todo", "title": _("My to-do"), "rows": core.todo.rows(user, limit=WORKBENCH_ROWS),
                        "more": url_for("TodoView.index"), "figures": [
                            _figure(_("Waiting for me"), core.todo.count(user), url_for("TodoView.index"), "primary"),
                            _figure(_("Overdue"), due["overdue"], url_for("TodoView.index", due="overdue"), "danger"),

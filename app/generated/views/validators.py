@@ -2,6 +2,8 @@
 formats (ID card, phones) and input limits (length, range, decimal places); messages in Chinese."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from flask_babel import gettext, lazy_gettext
 from marshmallow import ValidationError as MarshmallowError
 from wtforms.validators import ValidationError
@@ -10,11 +12,12 @@ from app.model import limits
 from app.model.formats import FORMAT_CHECKS
 
 
-class _Check:
+class _Check(ABC):
     """Called as `check(form, field)` by WTForms or `check(value)` by marshmallow."""
 
-    def problem(self, value) -> str | None:  # pragma: no cover - subclasses
-        raise NotImplementedError
+    @abstractmethod
+    def problem(self, value) -> str | None:
+        """The translated complaint about `value`, or None when it is fine."""
 
     def __call__(self, *args):
         if len(args) == 2:  # WTForms

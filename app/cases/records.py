@@ -189,7 +189,7 @@ class CaseRecorder:
                       at=getattr(row, "_created_at", None))
 
     def _edited(self, session, row) -> None:
-        changes = self._diff(row, self.core.engine.entity.fields)
+        changes = field_changes(row, self.core.engine.entity.fields)
         if not changes:
             return
         stage = getattr(row, self.core.model.workflow.state_field)
@@ -200,7 +200,7 @@ class CaseRecorder:
         link = self.links[key]
         fields = self.core.model.entities[key].fields
         if action == "edit":
-            changes = self._diff(obj, fields)
+            changes = field_changes(obj, fields)
             if not changes:
                 return
         else:
@@ -222,22 +222,26 @@ class CaseRecorder:
                       application=parent if parent_id is None else None,
                       application_id=parent_id)
 
-    @staticmethod
-    def _diff(obj, fields) -> dict:
-        state = inspect(obj)
-        changes = {}
-        for name, spec in fields.items():
-            attr = f"{name}_id" if spec.type == "reference" else name
-            if attr not in state.attrs:
+
+def field_changes(obj, fields) -> dict[str, list]:
+    """{field: [before, after]} of the model fields `obj` changes before its flush. A reference set
+    through its relationship (as forms do) counts too: its id column moves only at the flush."""
+    state = inspect(obj)
+    changes = {}
+    for name, spec in fields.items():
+        attrs = [f"{name}_id", name] if spec.type == "reference" else [name]
+        for attr in attrs:
+            if attr not in state.attrs or not state.attrs[attr].history.has_changes():
                 continue
             history = state.attrs[attr].history
-            if not history.has_changes():
-                continue
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
+            if attr == name and spec.type == "reference":  # related objects: compare their ids
+                before, after = json_value(before), json_value(after)
             if before != after:
                 changes[name] = [json_value(before), json_value(after)]
-        return changes
+            break
+    return changes
 
 
 def has_history(session, core, app_id: int) -> bool:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import inspect
 
-from app.cases.records import has_history
+from app.cases.records import field_changes, has_history
 
 
 def _core():
@@ -20,23 +20,6 @@ def _core():
 
 def _roles() -> set[str]:
     return {r.name for r in getattr(g.user, "roles", [])}
-
-
-def changed_fields(obj, fields) -> list[str]:
-    """Model fields whose value differs from the database in `obj` (after a form or schema load)."""
-    state = inspect(obj)
-    names = []
-    for name, spec in fields.items():
-        attr = f"{name}_id" if spec.type == "reference" else name
-        if attr in state.attrs and state.attrs[attr].history.has_changes():
-            history = state.attrs[attr].history
-            before = history.deleted[0] if history.deleted else None
-            after = history.added[0] if history.added else None
-            if before != after:
-                names.append(name)
-        elif spec.type == "reference" and name in state.attrs and state.attrs[name].history.has_changes():
-            names.append(name)
-    return names
 
 
 def _delete_refusal(row) -> str | None:
@@ -82,7 +65,7 @@ class CaseEditMixin:
 
     def pre_update(self, item):
         core = _core()
-        refusals = core.recorder.policy.edit_refusals(item, changed_fields(item, core.engine.entity.fields))
+        refusals = core.recorder.policy.edit_refusals(item, list(field_changes(item, core.engine.entity.fields)))
         if refusals:
             fields = core.engine.entity.fields
             raise ValueError("；".join(f"{fields[k].label_zh if k in fields else k}：{v}" for k, v in refusals.items()))
@@ -144,7 +127,7 @@ class CaseApiMixin:
         session = core.db.session
         try:
             self.edit_model_schema.load(self._merge_update_item(item, body), instance=item)
-            changed = changed_fields(item, core.engine.entity.fields)
+            changed = list(field_changes(item, core.engine.entity.fields))
         except (ValidationError, TypeError, ValueError):
             changed = None  # put_headless reports the invalid body
         session.rollback()

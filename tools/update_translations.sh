@@ -9,13 +9,13 @@ PYBABEL=${PYBABEL:-.venv/bin/pybabel}
 POT=translations/messages.pot
 
 "$PYBABEL" extract -F babel.cfg -k N_ -k lazy_gettext -k _ -k gettext \
-    --sort-by-file --project="业扩通" -o "$POT" .
+    --no-wrap --sort-by-file --project="业扩通" -o "$POT" .
 
 for locale in zh en; do
     po="translations/$locale/LC_MESSAGES/messages.po"
     if [ -f "$po" ]; then
         "$PYBABEL" update -D messages -d translations -l "$locale" -i "$POT" \
-            --no-fuzzy-matching --ignore-obsolete
+            --no-fuzzy-matching --ignore-obsolete --no-wrap
     else
         "$PYBABEL" init -D messages -d translations -l "$locale" -i "$POT"
     fi

@@ -18,7 +18,8 @@ from app import i18n
 from app.assessment.entries import FineEntry, FineError, Sanction
 from app.assessment.printing import Refused, print_pdf
 from app.assessment.summary import fine_rows, monthly_summary, target_names
-from app.security.scope import visible_unit
+from app.model.naming import class_name
+from app.security.scope import restrict, visible_unit
 from app.security import audit
 from app.security.user import StaffUser
 
@@ -40,6 +41,19 @@ def _csrf_ok() -> bool:
         return False
 
 
+def _case_links(rows: list[dict]) -> dict[str, str]:
+    """Application number -> its page, for the numbers in these fine rows the user may open (one query)."""
+    core = _core()
+    numbers = {r["f"].application_number for r in rows if r["f"].application_number}
+    if not numbers or core.model.workflow is None:
+        return {}
+    entity = core.model.workflow.entity
+    cls = core.orm[entity]
+    query = restrict(core, select(cls.id, cls.number).where(cls.number.in_(numbers)), g.user, entity)
+    endpoint = f"{class_name(entity)}View.show"
+    return {number: url_for(endpoint, pk=pk) for pk, number in core.db.session.execute(query)}
+
+
 class FinesView(BaseView):
     route_base = "/fines"
     default_view = "pending"
@@ -57,7 +71,8 @@ class FinesView(BaseView):
         query = select(FineEntry).where(FineEntry.status == "proposed")
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         fines = session.scalars(query.order_by(FineEntry.proposed_at).offset(page * PAGE).limit(PAGE))
-        return self.render_template("fines_pending.html", rows=fine_rows(session, fines), total=total, page=page,
+        rows = fine_rows(session, fines)
+        return self.render_template("fines_pending.html", rows=rows, total=total, page=page, links=_case_links(rows),
                                     pages=(total + PAGE - 1) // PAGE, title=_("Pending fines"))
 
     @expose("/decide/", methods=["POST"])
@@ -152,7 +167,8 @@ class FinesView(BaseView):
         session = _core().db.session
         fines = session.scalars(select(FineEntry).where(FineEntry.target_user_id == g.user.id)
                                 .order_by(FineEntry.proposed_at.desc()).limit(500))
-        return self.render_template("fines_mine.html", rows=fine_rows(session, fines), title=_("My fines"))
+        rows = fine_rows(session, fines)
+        return self.render_template("fines_mine.html", rows=rows, links=_case_links(rows), title=_("My fines"))
 
     @expose("/unit/")
     @has_access
@@ -164,7 +180,8 @@ class FinesView(BaseView):
         fines = session.scalars(select(FineEntry).where(
             (FineEntry.target_unit_id == unit_id) | FineEntry.target_user_id.in_(members))
             .order_by(FineEntry.proposed_at.desc()).limit(1000)) if unit_id else []
-        return self.render_template("fines_mine.html", rows=fine_rows(session, fines),
+        rows = fine_rows(session, fines)
+        return self.render_template("fines_mine.html", rows=rows, links=_case_links(rows), show_target=True,
                                     title=_("Fines of my unit"))
 
     # A print is recorded: only a POST carrying the CSRF token makes one (a GET asks first), so that

@@ -73,6 +73,8 @@ CASES: dict[str, list[tuple[str, int, int | None]]] = {
     "M134_scope_without_owner.yaml": [("M134", 6, 50)],
     "M135_admin_scoped.yaml": [("M135", 5, 50)],
     "M136_private_title.yaml": [("M136", 20, 12)],
+    "M510_unknown_display_field.yaml": [("M510", 21, 30)],
+    "M511_display_field_type.yaml": [("M511", 21, 30)],
     # workflow
     "M201_unknown_workflow_entity.yaml": [("M201", 18, 11)],
     "M201_unknown_documents_entity.yaml": [("M201", 21, 13)],
@@ -146,6 +148,11 @@ CASES: dict[str, list[tuple[str, int, int | None]]] = {
     "M407_unknown_among_unit.yaml": [("M407", 49, 119)],
     "M303_unknown_judged_at_transition.yaml": [("M303", 49, 105)],
     "M430_unsigned_step_without_signoffs.yaml": [("M430", 49, 127)],  # at 'submit'
+    # migrate: where the cases of the replaced version go
+    "M501_migrate_unknown_stage.yaml": [("M501", 63, 15)],     # at the target stage
+    "M502_migrate_not_a_choice.yaml": [("M502", 63, 5)],       # at the key 'job.urgent'
+    "M503_migrate_unknown_value.yaml": [("M503", 63, 23)],     # 'big'
+    "M504_migrate_stage_still_present.yaml": [("M504", 62, 12)],  # the key 'review'
     # the public progress lookup (办事公开)
     "M260_public_words_half_given.yaml": [("M260", 38, 62)],    # at the key given alone
     "M261_unit_phone_not_a_phone.yaml": [("M261", 10, 70)],
@@ -165,6 +172,7 @@ CASES: dict[str, list[tuple[str, int, int | None]]] = {
     "M278_records_unknown_entity.yaml": [("M278", 50, 5)],
     "M279_records_without_reference.yaml": [("M279", 50, 5)],
     "M280_records_unknown_stage.yaml": [("M280", 50, 27)],
+    "M290_condition_message_half_given.yaml": [("M290", 59, 46)],  # message_zh without message_en
     # steps as the regulation words them: joint sign-offs, conditional required fields, documents
     "M230_signoff_unit_and_role.yaml": [("M230", 41, 113)],    # the entry naming both
     "M231_signoff_unknown_unit.yaml": [("M231", 41, 120)],
@@ -231,7 +239,7 @@ def test_every_fixture_is_in_the_table():
 def test_every_error_code_has_a_fixture():
     emitted = set()
     for module in ("loader", "checks", "checker", "checks_workflow", "checks_rules", "checks_public",
-                   "checks_limits", "checks_scope", "checks_records", "checks_steps"):
+                   "checks_limits", "checks_scope", "checks_records", "checks_steps", "checks_migrate"):
         source = (ROOT / "app" / "model" / f"{module}.py").read_text(encoding="utf-8")
         emitted |= set(re.findall(r'"(M\d{3})"', source))
     covered = {code for expected in CASES.values() for code, _, _ in expected}

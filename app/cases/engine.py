@@ -6,8 +6,9 @@ import logging
 from typing import Callable
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -18,6 +19,8 @@ from app.cases.coercion import DataError, FieldValues
 from app.cases.corrections import Corrections
 from app.cases.outcome import Outcome
 from app.cases.records import IN_STEP, json_value
+from app.i18n import is_english
+from app.model.condition_words import guard_reasons
 from app.security import scope
 from app.security.user import StaffUser
 from app.workflow import machine as wm
@@ -33,6 +36,7 @@ class Engine:
         self.core = core
         self.model = core.model
         self.wf = wm.Workflow.from_model(core.model)
+        self.wf.english_now = is_english  # the diagram in the request's language
         self.definition = core.model.workflow
         self.values = FieldValues(core, self)
         self.corrections = Corrections(core, self)
@@ -181,12 +185,12 @@ class Engine:
         if not decision.ok:
             return self._refusal(decision, stage)
         before = self.record(row)
-        for name, value in decision.changes.items():
-            attr = f"{name}_id" if self.entity.fields[name].type == "reference" else name
-            setattr(row, attr, value)
-        setattr(row, self.definition.state_field, decision.dest)
-        self.add_history(session, row, user, roles, "transition", trigger, stage, decision.dest, comment,
-                      before, self.record(row), at)
+        values = {f"{name}_id" if self.entity.fields[name].type == "reference" else name: value
+                  for name, value in decision.changes.items()}
+        values[self.definition.state_field] = decision.dest
+        after = {**before, **decision.changes, self.definition.state_field: decision.dest}
+        self.write_step(session, row, values, self.history_values(
+            row, user, roles, "transition", trigger, stage, decision.dest, comment, before, after, at))
         events.step_taken.send(self.core, session=session, row=row, trigger=trigger, source=stage,
                                dest=decision.dest, at=at)
         session.flush()
@@ -206,7 +210,8 @@ class Engine:
     def step_label(self, trigger: str, source: str | None) -> str:
         """What a history row's step is called: the transition's label, or suspend/resume/cancel/print."""
         names = {"suspend": _("Suspend"), "resume": _("Resume"), "cancel": _("Cancel application"),
-                 "print": _("Print"), "accept": _("Application accepted"), "edit": _("Edited")}
+                 "print": _("Print"), "accept": _("Application accepted"), "edit": _("Edited"),
+                 "migrate": _("Model version migration")}  # app/versions/impact.py moved it
         if trigger in names:
             return names[trigger]
         if trigger in self.corrections.specs:
@@ -243,25 +248,56 @@ class Engine:
             errors["reason"] = _("Choose one of the listed reasons.")
         failed = list(decision.failed_conditions)
         message = _("The step was refused; nothing was saved.")
-        if failed:
-            message += " " + _("Conditions not met: %(list)s", list="；".join(failed))
+        if decision.failed_guards:  # in words from the model (its messages), not the condition language
+            spec = decision.transition
+            said = guard_reasons(spec.compiled, spec.messages, decision.failed_guards, self.model,
+                                 "en" if is_english() else "zh")
+            message += " " + _("Conditions not met: %(list)s", list="；".join(said))
         if decision.missing_signoffs:  # joint decisions: name the units/roles that have not signed
-            from app.i18n import is_english
-
             names = "、".join(self.wf.signoff_label(k, is_english()) for k in decision.missing_signoffs)
             message += " " + _("Sign-offs still missing: %(list)s", list=names)
         return Outcome(422, message, stage, errors, failed)
 
     def add_history(self, session, row, user, roles, kind, trigger, source, dest, comment, before, after, at=None):
+        session.add(self.core.orm["workflow_history"](**self.history_values(
+            row, user, roles, kind, trigger, source, dest, comment, before, after, at)))
+
+    def history_values(self, row, user, roles, kind, trigger, source, dest, comment, before, after, at=None) -> dict:
+        """The columns of a history row: who (name, roles, unit), when, the step, what changed."""
         changes = {k: [json_value(before.get(k)), json_value(v)] for k, v in after.items()
                    if before.get(k) != v and k != self.definition.state_field}
         unit = getattr(user, "unit", None)
-        session.add(self.core.orm["workflow_history"](
-            application_id=row.id, user_id=getattr(user, "id", None), at=at or now_utc(),
-            user_name=str(user) if user is not None else "", roles=",".join(sorted(roles)),
-            unit_name=unit.name if unit is not None else "", kind=kind, trigger=trigger,
-            from_stage=source, to_stage=dest, comment=comment,
-            changes=json.dumps(changes, ensure_ascii=False) if changes else None))
+        return dict(application_id=row.id, user_id=getattr(user, "id", None), at=at or now_utc(),
+                    user_name=str(user) if user is not None else "", roles=",".join(sorted(roles)),
+                    unit_name=unit.name if unit is not None else "", kind=kind, trigger=trigger,
+                    from_stage=source, to_stage=dest, comment=comment,
+                    changes=json.dumps(changes, ensure_ascii=False) if changes else None)
+
+    def write_step(self, session, row, values: dict, history: dict) -> None:
+        """The Core write path of a step on the locked row: its new values (version checked and
+        bumped) and its history row in one statement on PostgreSQL (an UPDATE in a WITH feeding the
+        INSERT), two elsewhere; no unit-of-work flush. The loaded row object is given the saved
+        values, so receivers of step_taken read the application as it now is."""
+        session.flush()  # anything pending goes first, in order
+        table, hist = self.cls.__table__, self.core.orm["workflow_history"].__table__
+        mapper = self.cls.__mapper__
+        values = {**values, "changed_on": now_utc(), "lock_version": row.lock_version + 1}
+        columns = {mapper.get_property(attr).columns[0].key: value for attr, value in values.items()}
+        moved = update(table).where(table.c.id == row.id, table.c.lock_version == row.lock_version).values(columns)
+        rest = [k for k in history if k != "application_id"]
+        if session.get_bind().dialect.name == "postgresql":
+            cte = moved.returning(table.c.id).cte("moved")
+            chosen = select(cte.c.id, *[literal(history[k], hist.c[k].type) for k in rest])
+            written = len(session.execute(insert(hist).from_select(["application_id", *rest], chosen)
+                                          .returning(hist.c.id)).all())
+        else:
+            written = session.execute(moved).rowcount
+            if written == 1:
+                session.execute(insert(hist).values(history))
+        if written != 1:
+            raise StaleDataError(f"application {row.id} changed while its step was taken")
+        for attr, value in values.items():
+            set_committed_value(row, attr, value)
 
     # ------------------------------------------------------------------ suspend, resume, cancel
     def _pseudo(self, session, row, trigger, user, roles, data, comment, at) -> Outcome:

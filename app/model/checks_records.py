@@ -15,7 +15,7 @@ def read_by_rules(model) -> set[str]:
     texts: list[str] = []
     wf = model.workflow
     for t in wf.transitions:
-        texts += list(t.conditions) + list(t.required_when.values())
+        texts += list(t.condition_texts) + list(t.required_when.values())
     if wf.documents is not None:
         texts += [req.when for req in wf.documents.required if req.when]
     for timer in model.timers.values():

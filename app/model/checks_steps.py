@@ -66,7 +66,7 @@ def _check_document_rules(c: Checker) -> None:
     kind_field = doc_entity.fields.get(docs.kind_field)
     kinds = {ch.value for ch in (kind_field.choices or [])} if kind_field else set()
     fields_only = (condition_scope(m)[0], {}, {})  # judged on the application record alone
-    checked = {src for t in wf.transitions if any(_calls(text, "documents_complete") for text in t.conditions)
+    checked = {src for t in wf.transitions if any(_calls(text, "documents_complete") for text in t.condition_texts)
                for src in transition_sources(t, wf.stages)}
     initial = next((k for k, s in wf.stages.items() if s.initial), None)
     seen: list[tuple] = []

@@ -14,6 +14,19 @@ def transition_sources(transition, stages) -> list[str]:
     return sources
 
 
+def check_guard(c: Checker, path: tuple, entry, scope) -> None:
+    """A transition condition: plain text, or `{if, message_zh, message_en}` with both messages (M290)."""
+    if isinstance(entry, str):
+        check_condition(c, path, entry, scope)
+        return
+    check_condition(c, path + ("if",), entry.if_, scope)
+    if (entry.message_zh is None) != (entry.message_en is None):
+        given, missing = ("message_zh", "message_en") if entry.message_en is None else ("message_en", "message_zh")
+        c.report(path + (given,), "M290", N_("the condition '{text}' has '{given}' but no '{missing}'"),
+                 N_("give the message in both languages, or neither (a readable one is then generated)"),
+                 text=entry.if_, given=given, missing=missing)
+
+
 def check_workflow(c: Checker) -> None:
     m = c.model
     wf = m.workflow
@@ -79,8 +92,8 @@ def check_workflow(c: Checker) -> None:
                 if entity and name not in fields:
                     c.unknown(path + (attr, j), "M204", "field", name, fields)
         if scope:
-            for j, text in enumerate(t.conditions):
-                check_condition(c, path + ("conditions", j), text, scope)
+            for j, entry in enumerate(t.conditions):
+                check_guard(c, path + ("conditions", j), entry, scope)
         for src in transition_sources(t, wf.stages):
             if src in out and t.dest in wf.stages:
                 out[src].add(t.dest)

@@ -88,6 +88,8 @@ class FormData:
             "prints": self._prints(session, row, key, rec, model, exclude_print_id),
             "other": other,
             "form_title": label_of(form), "form_key": key,
+            # at the form's stage now (a `during_stage` form): a blank to fill in on site
+            "on_site": getattr(row, wf.state_field, None) == form.stage,
             "stage_label": self.core.engine.stage_label,
         }
         for hook in self.context_hooks:

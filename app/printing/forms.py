@@ -19,7 +19,9 @@ When a form may be printed ("reached")
       kind ``transition`` whose ``from_stage`` is the form's stage. A step that stays in the
       stage counts too (``sign_contract`` fills the contract while at 建立电费账户), while
       suspensions, resumptions, cancellations and prints (``from == to`` rows of other kinds)
-      do not: a survey record is refused while the application is still at 现场勘查.
+      do not: a survey record is refused while the application is still at 现场勘查;
+    * a form with ``during_stage: true`` (中间检查记录) also while the application is at its stage:
+      the blank form the inspectors fill in on site.
 
     A refused form is HTTP 409 with a message naming the stage; nothing is recorded.
 
@@ -206,7 +208,7 @@ class Printing(FormData):
         form = self.forms[key]
         stage = self.model.workflow.stages.get(form.stage)
         stage_label = self.core.engine.stage_label(form.stage)
-        if stage is not None and stage.terminal:
+        if stage is not None and (stage.terminal or form.during_stage):
             message = _("%(form)s cannot be printed yet: it is printed once the application is at %(stage)s.",
                         form=self.form_label(key), stage=stage_label)
         else:

@@ -86,6 +86,8 @@ def reached(model, form, stage_now: str | None, history) -> bool:
     stage = wf.stages[form.stage]
     if stage.initial:
         return True
+    if stage_now == form.stage and (stage.terminal or form.during_stage):
+        return True
     if stage.terminal:
-        return stage_now == form.stage
+        return False
     return any(h.kind == "transition" and h.from_stage == form.stage for h in history)

@@ -66,6 +66,8 @@ class TransitionSpec:
     # (field, condition text, parsed condition): the field is required when the condition holds
     required_when: tuple[tuple[str, str, Any], ...] = field(default=(), repr=False, compare=False)
     signoffs: tuple[str, ...] = ()  # parties that sign before the step: "unit:<key>" or "role:<key>"
+    # (message_zh, message_en) per condition, (None, None) where the model gives none
+    messages: tuple[tuple[str | None, str | None], ...] = field(default=(), repr=False, compare=False)
 
     @property
     def collections(self) -> tuple[str, ...]:
@@ -102,6 +104,7 @@ class Decision:
     allowed_stages: tuple[str, ...] = ()
     allowed_roles: tuple[str, ...] = ()
     failed_conditions: tuple[str, ...] = ()
+    failed_guards: tuple[int, ...] = ()  # indexes into transition.compiled of the conditions that failed
     missing_fields: tuple[str, ...] = ()
     unknown_fields: tuple[str, ...] = ()
     missing_signoffs: tuple[str, ...] = ()  # parties still to sign before the step may complete

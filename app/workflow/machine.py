@@ -6,10 +6,12 @@ and `decision.dest` as the last act of its transaction. Nothing here has side ef
 `transitions` machine has no callbacks (if an on_enter callback raised, transitions would
 keep the new state anyway), it only confirms that a stage move is declared.
 
-One `transitions.Machine` is built per model and shared by every application. A check adds a
-short-lived plain object to it (`add_model`) and removes it again (`remove_model`), because
-the shared machine keeps strong references to its models. `auto_transitions` is off, so the
-transient object has no `to_<stage>()` back door.
+One `transitions.Machine` is built per model. When the workflow is built, every declared move
+(trigger, source) is fired once on a short-lived plain object added to the machine (`add_model`)
+and removed again (`remove_model`: the machine keeps strong references to its models); the stage
+it reaches is kept in a read-only table. Decisions read that table: nothing shared changes per
+request, so there is no process-wide lock and threads decide in parallel. `auto_transitions` is
+off, so the transient object has no `to_<stage>()` back door.
 
 Order of checks in `decide()` (the first failing group wins):
 
@@ -45,11 +47,10 @@ app.workflow.decision and the SVG layout in app.workflow.diagram; this module re
 from __future__ import annotations
 
 import contextlib
-import threading
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from transitions import Machine, MachineError
+from transitions import Machine
 
 from app.model import conditions as cond
 from app.model.checker import WORKFLOW_COLUMNS
@@ -134,13 +135,13 @@ class Workflow:
                 self._by_source[src].append(spec)
             self._by_trigger.setdefault(spec.trigger, []).append(spec)
         self._check_names()
-        self._lock = threading.RLock()
         self.machine = Machine(
             model=None, states=list(wf.stages), initial=self.initial_stage,
             transitions=[{"trigger": s.trigger, "source": list(s.sources), "dest": s.dest} for s in specs],
             auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
         )
         self.documents: DocumentRules | None = DocumentRules(wf.documents, self.initial_stage) if wf.documents else None
+        self._moves: Mapping[tuple[str, str], str] = MappingProxyType(self._confirm_moves())
 
     @classmethod
     def from_model(cls, model) -> Workflow:
@@ -160,7 +161,7 @@ class Workflow:
                 raise ValueError(f"transition '{t.trigger}': '{name}' is kept by the workflow engine "
                                  f"and cannot be among its fields or set values")
         compiled, required_when = [], []
-        for name, text in [(None, text) for text in t.conditions] + list(t.required_when.items()):
+        for name, text in [(None, text) for text in t.condition_texts] + list(t.required_when.items()):
             try:
                 parsed = cond.parse(text)
             except cond.ConditionSyntaxError as exc:
@@ -171,7 +172,8 @@ class Workflow:
                 required_when.append((name, text, parsed))
         return TransitionSpec(
             trigger=t.trigger, label_zh=t.label_zh, label_en=t.label_en, sources=sources, dest=t.dest,
-            roles=tuple(t.roles), conditions=tuple(t.conditions), compiled=tuple(compiled),
+            roles=tuple(t.roles), conditions=t.condition_texts, compiled=tuple(compiled),
+            messages=tuple((g.message_zh, g.message_en) for g in t.guards),
             fields=tuple(t.fields), required=tuple(t.required), set=MappingProxyType(dict(t.set)),
             comment_required=t.comment_required, required_when=tuple(required_when),
             signoffs=tuple(dict.fromkeys(signoff.key(s) for s in t.signoffs)),
@@ -210,30 +212,36 @@ class Workflow:
 
     @contextlib.contextmanager
     def transient(self, stage: str) -> Iterator[Any]:
-        """A throw-away object in `stage`, added to the shared machine and removed on exit."""
+        """A throw-away object in `stage`, in the machine until exit. Not thread-safe: used while the
+        workflow is built (and by tests); decisions read the moves confirmed then."""
         if stage not in self.machine.states:
             raise KeyError(stage)
         obj = _Transient()
-        with self._lock:
-            self.machine.add_model(obj, initial=stage)
-            try:
-                yield obj
-            finally:
-                self.machine.remove_model(obj)
+        self.machine.add_model(obj, initial=stage)
+        try:
+            yield obj
+        finally:
+            self.machine.remove_model(obj)
+
+    def _confirm_moves(self) -> dict[tuple[str, str], str]:
+        """Each declared (trigger, source) fired once on the machine: the stage it reaches."""
+        moves = {}
+        for trigger, source in self._by_key:
+            with self.transient(source) as obj:
+                getattr(obj, trigger)()
+                moves[trigger, source] = obj.state
+        return moves
 
     def next_stage(self, trigger: str, stage: str) -> str:
-        """The stage `trigger` leads to from `stage`, as the machine moves it; WorkflowError if not declared."""
+        """Where `trigger` leads from `stage`, as the machine moved it at build time (lock-free)."""
         if trigger not in self.machine.events:
             raise WorkflowError(UNKNOWN_TRIGGER, trigger, stage, f"unknown trigger '{trigger}'")
         if stage not in self.machine.states:
             raise WorkflowError(WRONG_STAGE, trigger, stage, f"unknown stage '{stage}'")
-        with self.transient(stage) as obj:
-            try:
-                getattr(obj, trigger)()
-            except MachineError:
-                raise WorkflowError(WRONG_STAGE, trigger, stage,
-                                    f"trigger '{trigger}' is not declared from stage '{stage}'") from None
-            return obj.state
+        dest = self._moves.get((trigger, stage))
+        if dest is None:
+            raise WorkflowError(WRONG_STAGE, trigger, stage, f"trigger '{trigger}' is not declared from stage '{stage}'")
+        return dest
 
     # ------------------------------------------------------------ decisions
 
@@ -279,8 +287,12 @@ class Workflow:
         merged.update(changes)
         merged[self.state_field] = stage
         failed: list[str] = []
-        for condition in spec.compiled:
-            for text in cond.explain(condition, merged, collections or _EMPTY, functions or _EMPTY):
+        failed_guards: list[int] = []
+        for index, condition in enumerate(spec.compiled):
+            texts = cond.explain(condition, merged, collections or _EMPTY, functions or _EMPTY)
+            if texts:
+                failed_guards.append(index)
+            for text in texts:
                 if text not in failed:
                     failed.append(text)
         missing = tuple(f for f in spec.required if _empty(merged.get(f))) if form else ()
@@ -297,8 +309,8 @@ class Workflow:
         if form and not kinds:
             dest = self.next_stage(spec.trigger, stage)  # the machine, not the spec, confirms the move
         return Decision(spec.trigger, stage, kinds, dest=dest, changes=MappingProxyType(changes),
-                        failed_conditions=tuple(failed), missing_fields=missing, unknown_fields=unknown,
-                        missing_signoffs=unsigned, transition=spec)
+                        failed_conditions=tuple(failed), failed_guards=tuple(failed_guards), missing_fields=missing,
+                        unknown_fields=unknown, missing_signoffs=unsigned, transition=spec)
 
     # ------------------------------------------------------------ joint decisions, documents
 
@@ -381,6 +393,8 @@ class Workflow:
 
     # ------------------------------------------------------------ diagram
 
-    def diagram_svg(self, current: str | None = None) -> str:
-        """The process as a standalone SVG (no scripts): stages in model order, snaking 4 per row."""
-        return workflow_svg(self, current)
+    english_now = staticmethod(lambda: False)  # the diagram's language by default (set by app.cases.engine)
+
+    def diagram_svg(self, current: str | None = None, english: bool | None = None) -> str:
+        """The process as a standalone SVG (no scripts), in English when `english` (default: english_now())."""
+        return workflow_svg(self, current, self.english_now() if english is None else english)

@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.api import BaseApi, protect
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from markupsafe import Markup
@@ -15,8 +16,10 @@ from sqlalchemy import select
 
 from app import i18n
 from app.security import scope
-from app.cases.views.records import accepted_by, handle, missing_documents, records_panel
-from app.cases.views.signoffs import history_entry, missing_labels
+from app.cases.views.fieldsets import stage_fieldsets
+from app.cases.views.reasons import step_reasons
+from app.cases.views.records import accepted_by, handle, records_panel
+from app.cases.views.signoffs import history_entry
 from app.model.naming import class_name
 from app.security.user import StaffUser
 
@@ -129,9 +132,10 @@ def workflow_panel(row) -> dict:
     steps = []
     for spec, decision in eng.available(session, row, user):
         steps.append({"trigger": spec.trigger, "label": eng.label(spec), "ok": decision.ok,
-                      "failed": [_readable(row, c) for c in decision.failed_conditions] + missing_labels(decision),
+                      "failed": step_reasons(row, spec, decision),
                       "comment_required": spec.comment_required,
                       "fields": field_inputs(spec.fields, spec.required, row)})
+    steps.sort(key=lambda s: not s["ok"])  # what the user can do now first, greyed steps after (stable)
     wf = eng.wf
     return {
         "stage": eng.stage_label(stage), "suspended": row.suspended,
@@ -165,7 +169,12 @@ class WorkflowViewMixin:
         row = self.datamodel.get(pk, self._base_filters)
         if row is None:
             abort(404)
-        widgets = self._show(pk)
+        # The fields grouped by the stage that fills them (later, empty stages left out): FAB's _show
+        # with this case's fieldsets.
+        widgets = self._get_show_widget(pk, row, show_fieldsets=stage_fieldsets(row, self.show_columns))
+        self.update_redirect()
+        widgets = self._get_related_views_widgets(row, orders=get_order_args(), pages=get_page_args(),
+                                                  page_sizes=get_page_size_args(), widgets=widgets)
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
                                     related_views=self._related_views, wfp=workflow_panel(row), row=row)
 
@@ -204,15 +213,6 @@ class WorkflowViewMixin:
                 return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
         handle(self, row, key, action)
         return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk) + "#records")
-
-
-def _readable(row, condition: str) -> str:
-    """A failed guard as the user can act on it: which documents are missing, not the condition text."""
-    if condition.strip() == "documents_complete()":
-        missing = missing_documents(row)
-        if missing:
-            return _("Missing documents: %(list)s", list="、".join(missing))
-    return condition
 
 
 def _public_changes(eng, h) -> dict:

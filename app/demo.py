@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.cases.records import ACTOR
 from app.i18n import SHANGHAI
 from app.model.formats import id_card_with_check_digit
+from app.workflow import working_hours
 
 # username, role, family name, given name, unit code, password (also in README.md)
 DEMO_USERS = [
@@ -58,15 +59,32 @@ DAYS_AHEAD = {"temp_end_date": 180}  # dates in the future (the end of a tempora
 ROLE_USER = {"clerk": "clerk", "customer_manager": "manager", "metering": "metering", "auditor": "auditor"}
 
 
-def _path(engine, target: str, engineering: bool, record: dict) -> list | None:
+def _static_fields(engine) -> set[str]:
+    """Fields of the case no step fills or sets: what the case was accepted with (customer type,
+    whether works are needed); guards on them choose between branches."""
+    filled = {name for spec in engine.wf.transitions for name in (*spec.fields, *spec.set)}
+    return set(engine.entity.fields) - filled
+
+
+def _branch_flags(engine) -> set[str]:
+    """Yes/no fields of the accepted case that guards read (needs_engineering, needs_line_works...):
+    the demo sets them on non-residential cases so that every branch of the model gets cases."""
+    static = _static_fields(engine)
+    read = {name for spec in engine.wf.transitions for c in spec.compiled for name in c.fields()}
+    return {name for name in read & static if engine.entity.fields[name].type == "boolean"}
+
+
+def _path(engine, target: str, record: dict) -> list | None:
     """Shortest chain of declared transitions from the initial stage to `target`. Guards on the
-    fields that transitions `set:` are followed (e.g. acceptance only after a passed inspection);
-    other guards are met by the data the demo prepares."""
+    fields that transitions `set:` are followed (e.g. acceptance only after a passed inspection), and
+    guards on the fields the case was accepted with choose the branch (e.g. a reply with or without
+    customer works); other guards are met by the data the demo prepares."""
     from collections import deque
 
     from app.model import conditions
 
     tracked = {k for spec in engine.wf.transitions for k in spec.set}
+    known = tracked | _static_fields(engine)
     start = (engine.wf.initial_stage, ())
     queue = deque([(start, [])])
     seen = {start}
@@ -76,11 +94,10 @@ def _path(engine, target: str, engineering: bool, record: dict) -> list | None:
             return path
         state = {**record, **dict(flags)}
         for spec in engine.wf.transitions_from(stage):
-            if spec.reflexive or spec.trigger in ("return_to_clerk", "reject_plan"):
+            if spec.reflexive:
                 continue
-            if spec.trigger == "reply_direct" and engineering or spec.trigger == "reply_with_works" and not engineering:
-                continue
-            relevant = [c for c in spec.compiled if c.fields() & tracked]
+            relevant = [c for c in spec.compiled if c.fields() & tracked
+                        or c.fields() and c.fields() <= known and not c.functions() and not c.collections()]
             if not all(conditions.evaluate(c, state) for c in relevant):
                 continue
             node = (spec.dest, tuple(sorted({**dict(flags), **spec.set}.items())))
@@ -90,18 +107,22 @@ def _path(engine, target: str, engineering: bool, record: dict) -> list | None:
     return None
 
 
-def _value(engine, name: str, rng, today, manager):
+def _value(engine, name: str, rng, today, manager, record=None):
+    """A believable value of a step's field; `today` is the step's day (a survey is dated the day it
+    is recorded, never later), `record` the case (a business is not given a household tariff)."""
     spec = engine.entity.fields[name]
     if name in FIELD_VALUES:
         return FIELD_VALUES[name]
     if name in DAYS_AHEAD:
         return (today + dt.timedelta(days=DAYS_AHEAD[name])).isoformat()
     if spec.type == "date":
-        return (today - dt.timedelta(days=rng.randint(0, 3))).isoformat()
+        return today.isoformat()
     if spec.type == "decimal":
         return str(rng.choice([4, 8, 10, 16]))
     if spec.type == "choice":
-        return spec.choices[0].value
+        values = [ch.value for ch in spec.choices]
+        business = (record or {}).get("customer_type") not in (None, "residential")
+        return next((v for v in values if v != "residential"), values[0]) if business else values[0]
     if spec.type == "reference":
         return manager.id
     if spec.type == "boolean":
@@ -113,22 +134,56 @@ def _drive(core, session, row, target, users, rng, today, clock) -> None:
     """Take the application to `target` through the engine, as the right user at each step;
     `clock()` gives each step's (backdated) time so that deadlines come out met, late or running."""
     engine = core.engine
-    engineering = bool(row.needs_engineering) or row.customer_type != "residential"
     cancel = target == engine.wf.cancellation_stage
-    path = [] if cancel else _path(engine, target, engineering, engine.record(row))
+    path = [] if cancel else _path(engine, target, engine.record(row))
     if path is None:
         raise RuntimeError(f"demo: no path to {target}")
     for spec in path:
         for before in _reflexive_needed(engine, spec):  # e.g. open the account before archiving
             _fire(core, session, row, before, users, rng, today, clock())
-        _prepare(core, session, row, spec.trigger)
-        _documents(core, session, row, spec)
+        when = clock()  # the records handed in for the step: during office hours too
+        _prepare(core, session, row, spec.trigger, when)
+        _documents(core, session, row, spec, when)
         _sign_off(core, session, row, spec, users, clock)
         _fire(core, session, row, spec, users, rng, today, clock())
     if cancel:
-        outcome = engine.fire(session, row.id, "cancel", users["clerk"], {"reason": "customer_withdrew"},
+        spec = core.model.workflow.cancellation
+        reason = _reason(spec.reasons, "customer_withdrew")
+        outcome = engine.fire(session, row.id, "cancel", _actor(users, spec.roles, "clerk"), {"reason": reason},
                               "客户来电撤回", at=clock())
         assert outcome.ok, outcome.message
+
+
+def _reason(reasons, preferred: str) -> str:
+    """The demo's reason key when the model has it, else the model's first."""
+    keys = [r.key for r in reasons]
+    return preferred if preferred in keys else keys[0]
+
+
+def _actor(users, roles, preferred: str):
+    """The demo user of `preferred` when that role may act, else of the first role that may."""
+    role = preferred if preferred in roles else next(r for r in roles if r in users)
+    return users[role]
+
+
+def _profile(engine, residential: bool) -> dict:
+    """What a demo case is accepted with: a household, or a business whose branch flags are set."""
+    fields = engine.entity.fields
+    record = {name: spec.default for name, spec in fields.items()}
+    if "customer_type" in fields:
+        record["customer_type"] = "residential" if residential else "non_residential"
+    for name in _branch_flags(engine):
+        record[name] = not residential
+    return record
+
+
+def _reachable(engine, stage: str, record: dict) -> bool:
+    return stage == engine.wf.cancellation_stage or _path(engine, stage, record) is not None
+
+
+def _only(cls_fields, values: dict) -> dict:
+    """The demo's values for the fields the model has (another model may lack some)."""
+    return {k: v for k, v in values.items() if k in cls_fields}
 
 
 def _reflexive_needed(engine, spec) -> list:
@@ -138,7 +193,7 @@ def _reflexive_needed(engine, spec) -> list:
             if t.reflexive and t is not spec and set(t.required) & needed]
 
 
-def _documents(core, session, row, spec) -> None:
+def _documents(core, session, row, spec, at=None) -> None:
     """Hand in the documents the stage requires before a step that checks them (drawings, report)."""
     engine = core.engine
     if "documents_complete" not in spec.functions or engine.wf.documents is None:
@@ -148,7 +203,9 @@ def _documents(core, session, row, spec) -> None:
     have = set(session.scalars(select(getattr(cls, docs.kind_field)).where(cls.application_id == row.id)))
     for kind in engine.wf.required_documents(engine.record(row)):
         if kind not in have:
-            session.add(cls(application_id=row.id, **{docs.kind_field: kind, docs.received_field: True}, pages=2))
+            document = cls(application_id=row.id, **{docs.kind_field: kind, docs.received_field: True}, pages=2)
+            document._recorded_at = at
+            session.add(document)
     session.commit()
 
 
@@ -178,17 +235,19 @@ def _sign_off(core, session, row, spec, users, clock) -> None:
             raise RuntimeError(f"demo: sign-off {party} of {spec.trigger} on {row.number}: {outcome.message}")
 
 
-def _prepare(core, session, row, trigger: str) -> None:
+def _prepare(core, session, row, trigger: str, at=None) -> None:
     defect = core.orm.classes.get("inspection_defect")
     if defect is None:
         return
     if trigger == "fail_inspection":
-        session.add(defect(application_id=row.id, inspection="intermediate", description="接地电阻不合格",
-                           rectify_by=dt.date.today() + dt.timedelta(days=7), fixed=False))
+        found = defect(application_id=row.id, inspection="intermediate", description="接地电阻不合格",
+                       rectify_by=dt.date.today() + dt.timedelta(days=7), fixed=False)
+        found._recorded_at = at
+        session.add(found)
         session.commit()
     if trigger == "request_reinspection":
         for d in session.scalars(select(defect).where(defect.application_id == row.id)):
-            d.fixed, d.recheck_note = True, "复检已整改"
+            d.fixed, d.recheck_note, d._recorded_at = True, "复检已整改", at
         session.commit()
 
 
@@ -198,7 +257,8 @@ def _fire(core, session, row, spec, users, rng, today, at) -> None:
     user = users[next(r for r in spec.roles if r in users)]
     record = core.engine.record(row)
     optional = {name for name, _text, c in spec.required_when if not conditions.evaluate(c, record)}
-    data = {name: _value(core.engine, name, rng, today, users["customer_manager"]) for name in spec.fields
+    day = at.astimezone(SHANGHAI).date() if at is not None else today
+    data = {name: _value(core.engine, name, rng, day, users["customer_manager"], record) for name in spec.fields
             if name not in optional}
     comment = "按规定办理" if spec.comment_required else None
     outcome = core.engine.fire(session, row.id, spec.trigger, user, data, comment, at=at)
@@ -228,26 +288,33 @@ def load_demo() -> list[str]:
     stages = list(wf.stages)
     now = dt.datetime.now(dt.timezone.utc)
     today = now.astimezone(SHANGHAI).date()
-    engineering_stages = {"customer_authorisation", "design", "design_review", "construction",
-                          "intermediate_inspection", "inspection_rectification", "completion_acceptance",
-                          "acceptance_rectification"}
+    workday = core.calendar_service.is_workday if core.calendar_service is not None else (lambda d: d.weekday() < 5)
+    latest = working_hours.last_open(now - dt.timedelta(minutes=5), workday)
+    engine = core.engine
+    customer_fields = core.model.entities["customer"].fields
     total = 0
     for i in range(36):
         stage = stages[i % len(stages)]
-        residential = i % 3 != 2 and stage not in engineering_stages
+        # a household where the stage can be reached by one (no works), else a business
+        residential = i % 3 != 2 and _reachable(engine, stage, _profile(engine, True))
+        profile = _profile(engine, residential)
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + ("" if residential else rng.choice(SHOPS))
-        customer = customer_cls(
+        customer = customer_cls(**_only(customer_fields, dict(
             name=name, customer_type="residential" if residential else "non_residential",
             id_card=id_card_with_check_digit(f"4115261980{(i % 12) + 1:02d}{(i % 28) + 1:02d}{i:03d}"),
             phone=f"13{rng.randint(100000000, 999999999)}",
-            address=f"潢川县{rng.choice(STREETS)}{rng.randint(1, 300)}号")
-        row = app_cls(customer=customer, business_type=rng.choice(["new", "new", "increase", "temporary"]),
-                      customer_type=customer.customer_type, address=customer.address,
+            address=f"潢川县{rng.choice(STREETS)}{rng.randint(1, 300)}号")))
+        values = dict(customer=customer, business_type=rng.choice(["new", "new", "increase", "temporary"]),
+                      customer_type=profile.get("customer_type"), address=customer.address,
                       capacity_kw=Decimal(rng.choice([4, 8, 10, 16, 25, 40])),
-                      needs_engineering=not residential, inspection_passed=False,
+                      inspection_passed=False,
                       individual_business=not residential and i % 2 == 0, special_customer=i % 7 == 5,
                       accepted_on=today - dt.timedelta(days=36 - i))
-        start = now - dt.timedelta(days=1 + (i * 7) % 20, hours=rng.randint(0, 8))
+        values.update({flag: profile[flag] for flag in _branch_flags(engine)})
+        row = app_cls(**_only(engine.entity.fields, values))
+        # Every step during office hours (08:30–17:30 on working days), the last before now.
+        start = min(working_hours.next_open(now - dt.timedelta(days=1 + (i * 7) % 20, hours=rng.randint(0, 8)),
+                                            workday), latest)
         row._created_at = start
         row.accepted_on = start.astimezone(SHANGHAI).date()
         session.add(row)
@@ -256,11 +323,13 @@ def load_demo() -> list[str]:
         session.commit()
         steps = iter(range(1, 100))
         pace = dt.timedelta(hours=rng.choice([5, 10, 20]))
-        clock = lambda: min(start + pace * next(steps), now - dt.timedelta(minutes=5))  # noqa: E731
+        clock = lambda: min(working_hours.next_open(start + pace * next(steps), workday), latest)  # noqa: E731
         _drive(core, session, row, stage, users, rng, today, clock)
         if i % 9 == 4 and not wf.stages[stage].terminal:
-            outcome = core.engine.fire(session, row.id, "suspend", users["customer_manager"],
-                                       {"reason": "customer_request", "responsible_user": users["customer_manager"].id},
+            suspension = wf.suspension
+            outcome = core.engine.fire(session, row.id, "suspend", _actor(users, suspension.roles, "customer_manager"),
+                                       {"reason": _reason(suspension.reasons, "customer_request"),
+                                        "responsible_user": users["customer_manager"].id},
                                        "客户要求暂缓", at=clock())
             assert outcome.ok, outcome.message
         total += 1

@@ -183,9 +183,12 @@ class Generator(CaseRows):
         self.cancel_stage = self.engine.wf.cancellation_stage
         self.initial = self.engine.wf.initial_stage
         self._paths: dict = {}
+        # the guards choose the branch: a household (first customer type) with or without works
+        ctype = self.entity.fields.get("customer_type")
+        first = ctype.choices[0].value if ctype is not None and ctype.choices else None
         for engineering in (False, True):
-            record = self._record("x", engineering)
-            full = _path(self.engine, self.terminal[0], engineering, record) if self.terminal else []
+            record = self._record(first, engineering)
+            full = _path(self.engine, self.terminal[0], record) if self.terminal else []
             self._paths[engineering] = full or []
 
     def _record(self, ctype, engineering):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations, Translations
 from flask import has_request_context
-from flask_babel import LazyString, get_locale
+from flask_babel import LazyString, get_locale, lazy_gettext
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -25,6 +25,34 @@ def label(item) -> LazyString:
 
 def text(zh: str, en: str) -> LazyString:
     return LazyString(lambda: en if is_english() else zh)
+
+
+#: Punctuation between words of a composed text (a history row, a list of labels): full-width in
+#: Chinese, ASCII in English pages.
+_PUNCTUATION = {
+    False: {"colon": "：", "semicolon": "；", "comma": "，", "enum": "、", "open": "（", "close": "）"},
+    True: {"colon": ": ", "semicolon": "; ", "comma": ", ", "enum": ", ", "open": " (", "close": ")"},
+}
+
+
+def punctuation() -> dict[str, str]:
+    """{colon, semicolon, comma, enum, open, close} in the request's language."""
+    return _PUNCTUATION[is_english()]
+
+
+def unit_name(unit) -> str:
+    """A unit (a row of the unit table) by its name in the request's language: in English the
+    model's `name_en` of the unit with that code; else the stored (Chinese) name."""
+    if unit is None:
+        return ""
+    if is_english():
+        from flask import current_app
+
+        code = getattr(unit, "code", None)
+        for declared in current_app.extensions["yekuotong"].model.units:
+            if declared.key == code:
+                return declared.name_en
+    return str(getattr(unit, "name", unit))
 
 
 def fmt_date(value) -> str:
@@ -57,3 +85,9 @@ def model_gettext(locale: str, directory: str) -> Callable[[str], str]:
     if isinstance(translations, NullTranslations) and not isinstance(translations, Translations):
         return lambda s: s
     return translations.gettext
+
+
+#: Words of Flask-AppBuilder's templates that its Chinese catalogue lacks and our pages show: the
+#: question its delete buttons put into the confirmation dialog. Marked here so that our catalogue
+#: carries them (the buttons and the dialog's title: app/security/views/fab_words.py, app/templates/).
+FAB_TEMPLATE_WORDS = (lazy_gettext("Are you sure you want to delete this item?"),)

@@ -215,8 +215,9 @@ class CaseRecorder:
         if parent is None:
             return  # no case to record on: the reference check refuses such a row before saving
         stage = getattr(parent, self.core.model.workflow.state_field)
-        # Records entered together with a backdated case (paper records, demo data) share its time.
-        at = getattr(parent, "_created_at", None) if parent_id is None else None
+        # Records entered together with a backdated case (paper records, demo data) share its time;
+        # a record may carry its own backdated time (`_recorded_at`: demo data).
+        at = getattr(obj, "_recorded_at", None) or (getattr(parent, "_created_at", None) if parent_id is None else None)
         self._history(session, acting_user(session), kind="record", trigger=f"{action}_{key}",
                       stage_from=stage, stage_to=stage, changes=changes, at=at,
                       application=parent if parent_id is None else None,

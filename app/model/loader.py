@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from app.model import pydantic_words
+
 from .checks import check_model
 from .problems import ModelError, N_, Problem
 from .schema import KEY_PATTERN, Model
@@ -206,7 +208,7 @@ def _pydantic_problems(exc: ValidationError, src: Source, data: Any) -> list[Pro
         line, col = src.at(loc)
         where = ".".join(str(p) for p in loc)
         problems.append(Problem(line, col, "M012", N_("invalid value at '{where}': {detail}"),
-                                (("where", where), ("detail", err["msg"])),
+                                (("where", where), ("detail", pydantic_words.detail(err))),
                                 N_("see the model documentation in README.md for the allowed values")))
     return problems
 

@@ -12,7 +12,11 @@ def init_app(app, core, appbuilder) -> None:
 
     from app.portal.views import TodoView, todo_label
 
+    from app import i18n
+
     app.register_blueprint(Blueprint("portal", __name__, template_folder="templates"))
+    # Templates compose texts with the language's punctuation: {{ punct().colon }} (： or ": ").
+    app.jinja_env.globals.update(punct=i18n.punctuation, unit_name=i18n.unit_name)
     if core.model.workflow is not None:
         appbuilder.add_view(TodoView, "todo", label=LazyString(todo_label(core)), icon="fa-check-square-o")
     if core.model.workflow is not None and core.model.workflow.public_lookup is not None:

@@ -18,6 +18,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app import i18n
+
 log = logging.getLogger(__name__)
 
 #: Longest message and longest traceback of one log record, in characters.
@@ -47,16 +49,24 @@ FAB_API_MESSAGES = {
     "Request payload is not JSON": lazy_gettext("The request body must be JSON (Content-Type: application/json)."),
 }
 
+#: What happened, as the page's heading; the message below says why and what to do.
+TITLES = {
+    403: lazy_gettext("No access"),
+    404: lazy_gettext("Page not found"),
+    500: lazy_gettext("Something went wrong"),
+}
+
 ERROR_PAGE = """{% extends appbuilder.base_template %}
 {% block content %}
 <div class="panel panel-danger" id="error-page" data-status="{{ status }}">
   <div class="panel-heading"><h4 class="panel-title">{{ title }}</h4></div>
   <div class="panel-body"><p id="error-message">{{ message }}</p>
-  <a class="btn btn-default" href="{{ appbuilder.get_url_for_index }}">{{ home }}</a></div>
+  {% if back %}<a class="btn btn-default" id="error-back" href="{{ back }}">{{ back_text }}</a>{% endif %}
+  <a class="btn btn-primary" id="error-home" href="{{ appbuilder.get_url_for_index }}">{{ home }}</a></div>
 </div>
 {% endblock %}"""
 
-PLAIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+PLAIN_PAGE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ title }}</title></head>
 <body><h1>{{ title }}</h1><p id="error-message">{{ message }}</p><p><a href="/">{{ home }}</a></p></body></html>"""
 
 
@@ -84,22 +94,43 @@ def message_for(status: int) -> str:
     return str(MESSAGES.get(status) or MESSAGES[500 if status >= 500 else 400])
 
 
+def _back() -> str | None:
+    """The page the user came from, when it is one of this site's (never another host's)."""
+    referrer = request.referrer or ""
+    host = request.host_url
+    if referrer.startswith(host) and referrer.rstrip("/") != request.url.rstrip("/"):
+        return referrer
+    return None
+
+
+def _signed_in() -> bool:
+    return bool(getattr(current_user, "is_authenticated", False))
+
+
 def error_response(status: int, message: str, headers=None):
-    """The answer for a refused or failed request: JSON for the API (or a JSON client), else a page."""
+    """The answer for a refused or failed request: JSON for the API (or a JSON client), else a page:
+    inside the app's layout with its menu for a signed-in user, a plain one otherwise."""
     if wants_json():
         response = jsonify(message=message)
     else:
-        page = ERROR_PAGE if status not in (500,) and getattr(current_app, "appbuilder", None) else PLAIN_PAGE
         if "user" not in g:  # refused before FAB's own before_request ran (CSRF, size, rate limit)
             g.user = current_user
+        appbuilder = getattr(current_app, "appbuilder", None)
+        title = str(TITLES.get(status) or _("Error %(status)d", status=status))
+        lang = "en" if i18n.is_english() else "zh"
         try:
-            html = render_template_string(page, appbuilder=getattr(current_app, "appbuilder", None),
-                                          base_template=getattr(current_app.appbuilder, "base_template", None),
-                                          status=status, title=_("Error %(status)d", status=status),
-                                          message=message, home=_("Home"))
-        except Exception:  # the page itself failed: the plain one needs nothing of the app
-            log.exception("error page %d could not be rendered", status)
-            html = render_template_string(PLAIN_PAGE, title=f"{status}", message=message, home=_("Home"))
+            if appbuilder is None or not _signed_in():
+                raise LookupError("plain page")
+            if status >= 500:  # a failed transaction must not break the menu's own queries
+                current_app.extensions["yekuotong"].db.session.rollback()
+            html = render_template_string(ERROR_PAGE, appbuilder=appbuilder,
+                                          base_template=appbuilder.base_template, status=status, title=title,
+                                          message=message, home=_("Back to the workbench"), back=_back(),
+                                          back_text=_("Back to the previous page"))
+        except Exception as exc:  # anonymous, or the page itself failed: the plain one needs nothing
+            if not isinstance(exc, LookupError):
+                log.exception("error page %d could not be rendered", status)
+            html = render_template_string(PLAIN_PAGE, title=title, message=message, home=_("Home"), lang=lang)
         response = current_app.response_class(html, mimetype="text/html")
     response.status_code = status
     for name, value in (headers or {}).items():

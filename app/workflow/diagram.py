@@ -11,9 +11,21 @@ if TYPE_CHECKING:  # machine imports this module, so Workflow is for annotations
     from .machine import Workflow
 
 
-def workflow_svg(wf: Workflow, current: str | None = None) -> str:
-    """The process as a standalone SVG (no scripts): stages in model order, snaking 4 per row."""
-    return _Diagram(wf).render(current)
+def workflow_svg(wf: Workflow, current: str | None = None, english: bool = False) -> str:
+    """The process as a standalone SVG (no scripts): stages in model order, snaking 4 per row; its
+    labels, title and legend in Chinese, or in English when `english`."""
+    return _Diagram(wf, english).render(current)
+
+
+#: The legend and title words, (Chinese, English).
+_WORDS = {
+    "utility": ("供电企业环节", "Utility stage"),
+    "customer": ("客户环节", "Customer stage"),
+    "current": ("当前环节", "Current stage"),
+    "cancel": ("未办结环节均可撤销至「{stage}」", "Any open stage can be cancelled to “{stage}”"),
+    "title": ("{app} · {entity}流程", "{app} · {entity} process"),
+    "join": ("；", "; "),
+}
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -60,7 +72,8 @@ def _wrap(text: str, size: float, room: float, max_lines: int = 2) -> list[str]:
 
 
 class _Diagram:
-    def __init__(self, wf: Workflow):
+    def __init__(self, wf: Workflow, english: bool = False):
+        self.english = english
         self.wf = wf
         self.keys = list(wf.stages)
         self.rows = (len(self.keys) + _COLS - 1) // _COLS
@@ -130,14 +143,22 @@ class _Diagram:
         a, b = x + _BOX_W - 40, x + _BOX_W - 14
         return f"M{a:.1f},{y:.1f} C{a - 4:.1f},{y - 30:.1f} {b + 4:.1f},{y - 30:.1f} {b:.1f},{y:.1f}"
 
+    # words
+    def word(self, key: str) -> str:
+        return _WORDS[key][1 if self.english else 0]
+
+    def label(self, item) -> str:
+        return item.label_en if self.english else item.label_zh
+
     # drawing
     def render(self, current: str | None) -> str:
         wf = self.wf
         width = _LEFT * 2 + _COLS * _BOX_W + (_COLS - 1) * _GAP_X
         legend_y = _TOP + self.rows * (_BOX_H + _GAP_Y) - _GAP_Y / 2 + 40
         height = legend_y + 30
-        title = f"{wf.model.app.name_zh} · {wf.model.entities[wf.definition.entity].label_zh}流程" \
-            if wf.definition.entity in wf.model.entities else wf.model.app.name_zh
+        app_name = wf.model.app.name_en if self.english else wf.model.app.name_zh
+        entity = wf.model.entities.get(wf.definition.entity)
+        title = self.word("title").format(app=app_name, entity=self.label(entity)) if entity else app_name
         out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" class="workflow-diagram" role="img" '
             f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -155,7 +176,8 @@ class _Diagram:
                 edges.setdefault((src, spec.dest), []).append(spec)
         out.append('<g class="edges" fill="none">')
         for (src, dest), specs in edges.items():
-            label = "；".join(f"{s.label_zh} ({s.trigger})" for s in specs)
+            # The tooltip names the steps in words only (the keys stay in data-triggers).
+            label = self.word("join").join(self.label(s) for s in specs)
             triggers = " ".join(s.trigger for s in specs)
             if src == dest:
                 d, cls = self.loop(src), "edge reflexive"
@@ -184,24 +206,24 @@ class _Diagram:
         extra = ' aria-current="step"' if is_current else ""
         sw, colour = (3, _CURRENT) if is_current else (1.5, stroke)
         dash = ' stroke-dasharray="5 3"' if st.side == "customer" else ""
-        lines = _wrap(st.label_zh, 14, _BOX_W - 14)
+        lines = _wrap(self.label(st), 14, _BOX_W - 14)
         first = y + _BOX_H / 2 + 5 - (len(lines) - 1) * 8
         weight = ' font-weight="bold"' if is_current else ""
         text = "".join(f'<tspan x="{x + _BOX_W / 2:.1f}" y="{first + i * 16:.1f}">{_text(line)}</tspan>'
                        for i, line in enumerate(lines))
         return (f'<g class="{" ".join(classes)}" id={_attr("stage-" + key)} data-stage={_attr(key)}{extra}>'
-                f"<title>{_text(st.label_zh)} / {_text(st.label_en)}</title>"
+                f"<title>{_text(self.label(st))}</title>"
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{_BOX_W}" height="{_BOX_H}" rx="{rx:.0f}" '
                 f'fill="{fill}" stroke="{colour}" stroke-width="{sw}"{dash}/>'
                 f'<text text-anchor="middle" font-size="14" fill="#1f2933"{weight}>{text}</text></g>')
 
     def legend(self, y: float, width: float) -> str:
-        items = [("utility", "供电企业环节"), ("customer", "客户环节"), ("current", "当前环节")]
+        items = [(kind, self.word(kind)) for kind in ("utility", "customer", "current")]
         c = self.wf.definition.cancellation
         note = ""
         if c is not None and c.stage in self.wf.stages:
             note = (f'<text x="{width - _LEFT:.0f}" y="{y:.1f}" text-anchor="end" class="cancel-note">'
-                    f"{_text('未办结环节均可撤销至「' + self.wf.stages[c.stage].label_zh + '」')}</text>")
+                    f"{_text(self.word('cancel').format(stage=self.label(self.wf.stages[c.stage])))}</text>")
         parts = ['<g class="legend" font-size="12" fill="#1f2933">']
         x = _LEFT
         for kind, label in items:

@@ -6,15 +6,21 @@ from flask import current_app, flash, g, redirect
 from flask_appbuilder import ModelView
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.views import RoleModelView, UserDBModelView
+from flask_appbuilder.fields import QuerySelectField, QuerySelectMultipleField
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, Select2ManyWidget, Select2Widget
+from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.validators import PasswordComplexityValidator
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import inspect
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo
 
 from app import i18n
 from app.model.formats import phone_error
 from app.security import audit
 from app.security.audit import AuditEntry
+from app.security.views.role_screens import role_label, role_labels
 
 #: Labels of the action keys written by audit.record.
 ACTIONS = {
@@ -68,26 +74,93 @@ def changes(item) -> dict:
     return result
 
 
+def _status(active) -> str:
+    return str(STATUS[bool(active)])
+
+
+STATUS = {True: lazy_gettext("Enabled"), False: lazy_gettext("Disabled")}
+PASSWORD_HELP = lazy_gettext("At least 10 characters, with letters and digits or symbols.")
+
+
+def _model_roles():
+    """The roles a user may be given: those of model.yaml, in its order (not FAB's 'public')."""
+    from flask_appbuilder.security.sqla.models import Role
+
+    names = list(current_app.extensions["yekuotong"].model.roles)
+    rows = current_app.appbuilder.sm.session.query(Role).filter(Role.name.in_(names)).all()
+    return sorted(rows, key=lambda role: names.index(role.name))
+
+
+def _roles_field():
+    return QuerySelectMultipleField(
+        lazy_gettext("Roles"), query_func=_model_roles, get_pk_func=lambda role: role.id, get_label=role_label,
+        description=lazy_gettext("What the user may do; set per role in the business model."),
+        validators=[DataRequired(message=lazy_gettext("Choose at least one role."))], widget=Select2ManyWidget())
+
+
+def _units():
+    core = current_app.extensions["yekuotong"]
+    unit = core.orm["unit"]
+    return core.db.session.query(unit).order_by(unit.id).all()
+
+
+def _unit_field():
+    return QuerySelectField(lazy_gettext("Unit"), query_func=_units, get_pk_func=lambda row: row.id,
+                            get_label=i18n.unit_name, allow_blank=True, widget=Select2Widget(),
+                            description=lazy_gettext("The unit the user works in (scope and assessment follow it)."))
+
+
+def _password_fields() -> dict:
+    return {
+        "password": PasswordField(lazy_gettext("Password"), description=PASSWORD_HELP,
+                                  validators=[DataRequired(), PasswordComplexityValidator()],
+                                  widget=BS3PasswordFieldWidget()),
+        "conf_password": PasswordField(lazy_gettext("Confirm password"),
+                                       description=lazy_gettext("Type the password again."),
+                                       validators=[DataRequired(), EqualTo("password", message=lazy_gettext(
+                                           "The two passwords differ."))], widget=BS3PasswordFieldWidget()),
+    }
+
+
 class StaffUserDBModelView(UserDBModelView):
+    """用户: 姓名 family name first, unit, roles by their model names, 状态 正常/停用; Chinese help texts."""
+
     # Permissions keep FAB's name, so every role's self-service (roles.SELF_SERVICE) applies.
     class_permission_name = "UserDBModelView"
-    list_columns = ["first_name", "last_name", "username", "unit", "work_phone", "active", "locked_until",
-                    "roles"]
-    add_columns = ["first_name", "last_name", "username", "active", "email", "unit", "work_phone",
+    list_columns = ["get_full_name", "username", "unit", "roles", "active", "work_phone", "locked_until"]
+    order_columns = ["username", "active", "locked_until"]
+    add_columns = ["last_name", "first_name", "username", "active", "email", "unit", "work_phone",
                    "roles", "password", "conf_password"]
-    edit_columns = ["first_name", "last_name", "username", "active", "email", "unit", "work_phone",
-                    "roles"]
+    edit_columns = ["last_name", "first_name", "username", "active", "email", "unit", "work_phone", "roles"]
     show_fieldsets = [
-        (lazy_gettext("User info"), {"fields": ["username", "active", "roles", "login_count", "last_login",
-                                                "fail_login_count", "locked_until"]}),
         (lazy_gettext("Personal Info"),
-         {"fields": ["first_name", "last_name", "email", "unit", "work_phone"], "expanded": True}),
+         {"fields": ["get_full_name", "username", "unit", "work_phone", "email"], "expanded": True}),
+        (lazy_gettext("Sign-in"), {"fields": ["roles", "active", "login_count", "last_login",
+                                              "fail_login_count", "locked_until"]}),
     ]
     user_show_fieldsets = show_fieldsets
-    search_columns = ["first_name", "last_name", "username", "email", "unit", "roles"]
-    label_columns = dict(UserDBModelView.label_columns, unit=lazy_gettext("Unit"),
-                         work_phone=lazy_gettext("Work phone"), locked_until=lazy_gettext("Locked until"))
-    formatters_columns = {"locked_until": lambda value: i18n.fmt_datetime(value) if value else ""}
+    search_columns = ["last_name", "first_name", "username", "email", "unit", "active"]
+    label_columns = dict(UserDBModelView.label_columns, get_full_name=lazy_gettext("Full name"),
+                         first_name=lazy_gettext("Given name"), last_name=lazy_gettext("Family name"),
+                         username=lazy_gettext("User name"), active=lazy_gettext("Status"),
+                         email=lazy_gettext("Email"), roles=lazy_gettext("Roles"), unit=lazy_gettext("Unit"),
+                         work_phone=lazy_gettext("Work phone"), locked_until=lazy_gettext("Locked until"),
+                         login_count=lazy_gettext("Sign-ins"), last_login=lazy_gettext("Last sign-in"),
+                         fail_login_count=lazy_gettext("Wrong passwords in a row"))
+    description_columns = {
+        "last_name": lazy_gettext("E.g. 王"), "first_name": lazy_gettext("E.g. 业扩"),
+        "username": lazy_gettext("Used to sign in."),
+        "active": lazy_gettext("Untick to disable the account: it can no longer sign in, its history stays."),
+        "email": lazy_gettext("Work email address."),
+        "unit": lazy_gettext("The unit the user works in (scope and assessment follow it)."),
+        "work_phone": lazy_gettext("E.g. 0376-3123456."),
+    }
+    formatters_columns = {"locked_until": lambda value: i18n.fmt_datetime(value) if value else "",
+                          "active": _status, "roles": role_labels, "unit": i18n.unit_name,
+                          "last_login": lambda value: i18n.fmt_datetime(value) if value else "",
+                          "login_count": lambda value: value or 0, "fail_login_count": lambda value: value or 0}
+    add_form_extra_fields = {**_password_fields(), "roles": _roles_field(), "unit": _unit_field()}
+    edit_form_extra_fields = {"roles": _roles_field(), "unit": _unit_field()}
 
     def _check_phone(self, item) -> None:
         if item.work_phone:
@@ -121,30 +194,6 @@ class StaffUserDBModelView(UserDBModelView):
         audit.record("user.unlock", item.username)
         flash(_("%(user)s may sign in again.", user=item.username), "success")
         return redirect(self.get_redirect())
-
-
-class StaffRoleModelView(RoleModelView):
-    class_permission_name = "RoleModelView"
-
-    def post_add(self, item) -> None:
-        audit.record("role.add", item.name, {"permissions": _value(item.permissions)})
-
-    def pre_update(self, item) -> None:
-        g.ykt_role_changes = changes(item)
-
-    def post_update(self, item) -> None:
-        audit.record("role.edit", item.name, g.pop("ykt_role_changes", None))
-
-    def post_delete(self, item) -> None:
-        audit.record("role.delete", item.name)
-
-    @action("copyrole", lazy_gettext("Copy Role"), lazy_gettext("Copy the selected roles?"), icon="fa-copy",
-            single=False)
-    def copy_role(self, items):
-        names = ", ".join(item.name for item in items)
-        response = RoleModelView.copy_role(self, items)
-        audit.record("role.copy", names)
-        return response
 
 
 class AuditLogView(ModelView):

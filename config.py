@@ -12,6 +12,9 @@ MODEL_PATH = os.environ.get("MODEL_PATH", os.path.join(BASE_DIR, "model.yaml"))
 # Set in create_app: a development default only in debug/demo mode.
 SECRET_KEY = os.environ.get("SECRET_KEY")
 UPLOAD_FOLDER = os.path.join(os.environ.get("UPLOAD_FOLDER") or os.path.join(INSTANCE_DIR, "uploads"), "")
+# Where uploaded scans go (app/storage): "folder" (UPLOAD_FOLDER) or "database" (shared by every app
+# host); unset: database on PostgreSQL, folder otherwise.
+UPLOAD_STORAGE = os.environ.get("UPLOAD_STORAGE", "")
 FILE_ALLOWED_EXTENSIONS = ("pdf", "png", "jpg", "jpeg", "tif", "tiff")
 MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 

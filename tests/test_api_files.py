@@ -36,7 +36,10 @@ def test_an_uploaded_scan_keeps_its_name_and_downloads_from_its_page(api_app, ap
     (pk,) = set(ids(api_app, "document")) - before
     stored = stored_name(api_app, pk)
     assert stored.endswith("_sep_" + UPLOAD)
-    assert os.path.isfile(os.path.join(api_app.config["UPLOAD_FOLDER"], stored))
+    on_disk = os.path.isfile(os.path.join(api_app.config["UPLOAD_FOLDER"], stored))
+    with api_app.app_context():  # PostgreSQL keeps scans in the database (every host sees them)
+        store = api_app.extensions["ykt_scans"]
+        assert store.exists(stored) and on_disk == (store.kind == "folder")
     href, text = download_link(client.get(f"/document/show/{pk}").get_data(as_text=True))
     assert text == UPLOAD and href.startswith("/document/download/")
     got = client.get(href)

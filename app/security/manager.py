@@ -102,6 +102,9 @@ class StaffSecurityManager(SecurityManager):
         return result
 
     def update_user_auth_stat(self, user, success=True):
+        # The counters live in the user's row: lock it and read them afresh, so failures made at the
+        # same moment through other workers or hosts are all counted (none overwrites another).
+        self.session.refresh(user, ["fail_login_count", "login_count", "locked_until"], with_for_update=True)
         newly_locked = False
         if success:
             user.locked_until = None

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import i18n
+from app.generated.views.files import delete_scan
 from app.model.naming import class_name
 from app.security.user import StaffUser
 
@@ -135,6 +136,9 @@ def handle(view, row, key: str, action: str) -> None:
         flash(_("The selected record does not exist."), "danger")
         return
     if action == "delete":
+        for name, spec in core.model.entities[key].fields.items():
+            if spec.type == "file":
+                delete_scan(getattr(obj, name))  # with the row, in its transaction (database store)
         session.delete(obj)
     else:
         name = request.form.get("field", "")

@@ -9,8 +9,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import i18n
+from app import events, i18n
 from app.database.errors import CONFLICT, REFUSED, classify
+from app.generated.views.files import delete_scan
+from app.generated.views.paging import bounded_count
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,19 @@ class GeneratedInterface(SQLAInterface):
             g.ykt_refusal = refused.message  # FAB's edit screen shows its own text; see the view
             raise refused from None
 
+    def query_count(self, query, filters=None, select_columns=None) -> int:
+        # FAB counts every matching row on each list request: count up to a bound instead.
+        inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
+        return bounded_count(self.session, inner.with_entities(self.obj.id))
+
+    def get_values(self, lst, list_columns):
+        # A list page's rows: what is shown beside each (deadline badges) is fetched once for all.
+        rows = list(lst)
+        core = current_app.extensions["yekuotong"]
+        events.list_rows_loaded.send(core, entity=self.obj.__entity_key__, rows=rows, session=self.session,
+                                     prefetched=self.session.info.setdefault(events.LIST_PREFETCHED, {}))
+        return super().get_values(rows, list_columns)
+
     def add(self, item, commit: bool = True) -> None:
         self._save(self.session.add, item)
 
@@ -93,3 +108,13 @@ class GeneratedInterface(SQLAInterface):
         refuse_if_referenced(self.session, item)
         self._save(self.session.delete, item)
         self._delete_files(item)
+
+    def _delete_files(self, item) -> None:
+        # The model's file fields (plain strings to FAB, whose own version found none): their scans
+        # go through the scan store once the row is gone.
+        entity = current_app.extensions["yekuotong"].model.entities.get(self.obj.__tablename__)
+        stored = [getattr(item, n) for n, f in (entity.fields.items() if entity else ()) if f.type == "file"]
+        for name in filter(None, stored):
+            delete_scan(name)
+        if any(stored):
+            self.session.commit()

@@ -64,3 +64,10 @@ schema_migrated = OrderedSignal("The schema was migrated; receivers add DDL insi
 #: `model apply` finished: the schema matches the model and its roles and units exist.
 #: kwargs: session
 model_applied = OrderedSignal("The model was applied to the database; receivers seed their reference data.")
+
+#: A generated list screen loaded its page of rows, before rendering them: parts fetch what they show
+#: beside each row (deadline badges) in one query for all rows, into `prefetched` (a dict kept in
+#: ``session.info[LIST_PREFETCHED]`` until the page is rendered).
+#: kwargs: entity (key), rows (ORM objects), session, prefetched
+list_rows_loaded = OrderedSignal("A list page's rows were loaded; receivers prefetch what they show per row.")
+LIST_PREFETCHED = "ykt_list_prefetched"

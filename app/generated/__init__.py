@@ -10,9 +10,11 @@ def init_app(app, core, appbuilder, view_bases: dict[str, tuple] | None = None,
     editing of the case and its sub-records)."""
     from app import i18n
     from app.generated.views import make_api, make_view
+    from app.generated.views.choices import choices
     from app.generated.views.screens import refuse_unknown_actions
 
     view_bases, api_bases = view_bases or {}, api_bases or {}
+    app.register_blueprint(choices)
     app.before_request(refuse_unknown_actions)
     for key, entity in core.model.entities.items():
         menu = core.model.menus[entity.menu]

@@ -25,3 +25,13 @@ def check_scope(c: Checker) -> None:
             c.report(("entities", key, "title"), "M136", N_("the title field '{name}' of '{entity}' is private"),
                      N_("references show the title in API bodies: choose a title that is not private"),
                      name=entity.title, entity=key)
+    for key, entity in m.entities.items():
+        for i, name in enumerate(entity.display.fields if entity.display else []):
+            path = ("entities", key, "display", "fields", i)
+            field = entity.fields.get(name)
+            if field is None:
+                c.unknown(path, "M510", "field", name, entity.fields)
+            elif field.type in ("text", "file", "reference", "boolean"):
+                c.report(path, "M511", N_("field '{name}' of type {type} cannot name a record"),
+                         N_("choose short fields that tell records apart: a name, a phone, a code"),
+                         name=name, type=field.type)

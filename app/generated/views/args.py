@@ -14,6 +14,7 @@ from flask import request
 from flask_appbuilder.api.schemas import get_info_schema, get_item_schema, get_list_schema
 from flask_babel import gettext as _
 
+from app.generated.views.paging import COUNT_LIMIT, too_deep
 from app.model.limits import INTEGER_MAX
 
 MAX_PAGE = 100_000
@@ -70,6 +71,11 @@ def value_problem(kind: str | None, value) -> str | None:
     return None
 
 
+def deep_page_message() -> str:
+    return _("Only the first %(n)s records can be paged through: narrow the list with a search filter "
+             "or reverse the order.", n=f"{COUNT_LIMIT:,}")
+
+
 # ------------------------------------------------------------------ screens
 def screen_problem(view, generated) -> str | None:
     """The first bad list argument of a screen request (any of its related lists), or None."""
@@ -84,6 +90,9 @@ def screen_problem(view, generated) -> str | None:
         elif name.startswith("_od_") and args.get(name) not in ("asc", "desc"):
             return _("Order is 'asc' or 'desc'.")
     own = view.__class__.__name__
+    page = _whole(args.get(f"page_{own}", "0")) or 0
+    if too_deep(page, min(_whole(args.get(f"psize_{own}", "0")) or view.page_size, MAX_PAGE_SIZE)):
+        return deep_page_message()
     column = args.get(f"_oc_{own}")
     if column is not None and column not in view.order_columns:
         return _("The list cannot be ordered by '%(name)s'.", name=column[:40])
@@ -146,6 +155,8 @@ def _list_problem(api, generated, q: dict) -> str | None:
             _("The page number or page size is not valid.")
     if size < 1 and size != -1 or size == -1 and api.max_page_size != -1:
         return _("The page number or page size is not valid.")
+    if too_deep(page, min(size, MAX_PAGE_SIZE) if size > 0 else MAX_PAGE_SIZE):
+        return deep_page_message()
     column = q.get("order_column")
     if column is not None and column not in api.order_columns:
         return _("The list cannot be ordered by '%(name)s'.", name=column[:40])

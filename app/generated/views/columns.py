@@ -7,6 +7,7 @@ from markupsafe import Markup
 
 from app import i18n
 from app.generated.views.files import display_name
+from app.generated.views.reference import reference_cell
 from app.model.naming import class_name
 
 VIEW_PERMISSIONS = {"list": "list", "show": "show", "add": "add", "edit": "edit",
@@ -44,7 +45,7 @@ def _typed_formatter(key: str, field):
     if field.format == "money":
         return i18n.fmt_money
     if field.type == "reference":
-        return lambda v: str(v) if v is not None else ""
+        return reference_cell(field)
     if field.type == "file":
         endpoint = f"{class_name(key)}View.download"
         return lambda v: Markup('<a class="file-download" href="{}">{}</a>').format(
@@ -83,6 +84,8 @@ class Generated:
                            changed_on=i18n.text("修改时间", "Changed"))
         self.formatters = {n: fmt for n, f in fields.items() if (fmt := _formatter(key, f))}
         self.formatters["created_on"] = i18n.fmt_datetime
+        if key == "unit":  # the unit list and page: a unit's name in the request's language
+            self.formatters["name"] = i18n.unit_text
         self.formatters["changed_on"] = i18n.fmt_datetime
         if self.is_workflow:
             self.formatters[wf.state_field] = lambda v: stages.get(v, v)

@@ -1,5 +1,6 @@
 """Uploaded scans: stored as `<uuid>_sep_<original name>` with the original (Chinese) name kept,
-served only through the row that names them."""
+served only through the row that names them; the bytes go to the app's scan store (app.storage:
+this host's folder or the shared database)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +8,10 @@ import re
 import unicodedata
 import uuid
 
+from flask import current_app
 from flask_appbuilder.filemanager import FileManager
+
+from app.storage import scans
 
 SEPARATOR = "_sep_"
 #: Characters replaced in an uploaded file's name: path and shell specials, URL escapes, controls.
@@ -48,7 +52,18 @@ class ScanStore(FileManager):
     def save_file(self, data, filename: str) -> str:
         if not is_stored_name(filename):
             raise ValueError(filename)
-        path = self.get_path(filename)
-        os.makedirs(os.path.dirname(path), self.permission, exist_ok=True)
-        data.save(path)
+        scans().save(filename, data.stream, _session())  # in the row's transaction (database store)
         return filename
+
+    def delete_file(self, filename: str) -> None:
+        delete_scan(filename)
+
+
+def _session():
+    return current_app.extensions["yekuotong"].db.session
+
+
+def delete_scan(stored: str | None) -> None:
+    """Drop a scan a row named (with that row's change, for the database store)."""
+    if stored and is_stored_name(stored):
+        scans().delete(stored, _session())

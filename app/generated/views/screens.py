@@ -2,27 +2,32 @@
 arguments, page size capped, saving that answers in Chinese, and scans served through their row."""
 from __future__ import annotations
 
-import os
-
 from flask import current_app, g, request, send_file
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.widgets import SearchWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import or_, select
 
-from app import i18n
+from app import events, i18n
 from app.generated.views import args
 from app.generated.views.columns import VIEW_PERMISSIONS, Generated
 from app.generated.views.files import display_name, is_stored_name
 from app.generated.views.forms import extra_form_fields, form_validators
+from app.generated.views.reference import ReferenceFilterField
 from app.generated.views.refusals import GeneratedInterface
-from app.generated.views.scoping import InScope, scope_filters, signed_in_user
+from app.generated.views.scoping import scope_filters
 from app.model.naming import class_name
 from app.security import scope
 from app.security.errors import error_response
+from app.storage import scans
 
 INLINE = (".pdf", ".png", ".jpg", ".jpeg")
+
+
+class ReferenceSearchWidget(SearchWidget):
+    template = "reference_search.html"
 
 
 class GeneratedView(ModelView):
@@ -57,6 +62,12 @@ class GeneratedView(ModelView):
                                         order_direction=order_direction, page=page, page_size=page_size,
                                         widgets=widgets, **kwargs)
 
+    def render_template(self, template, **kwargs):
+        try:
+            return super().render_template(template, **kwargs)
+        finally:  # what the list prefetched for its rows (refusals.GeneratedInterface.get_values)
+            current_app.extensions["yekuotong"].db.session.info.pop(events.LIST_PREFETCHED, None)
+
     @property
     def database_error_message(self):
         return getattr(g, "ykt_refusal", None) or lazy_gettext("Database Error")
@@ -71,16 +82,18 @@ class GeneratedView(ModelView):
         """A scan named by a row the user may see; shown under the name it was uploaded with."""
         entity = self.generated.entity
         columns = [getattr(self.datamodel.obj, n) for n, f in entity.fields.items() if f.type == "file"]
-        path = os.path.join(current_app.config["UPLOAD_FOLDER"], filename)
-        found = None
+        found = content = None
         if columns and is_stored_name(filename):
             core = current_app.extensions["yekuotong"]
             query = select(self.datamodel.obj.id).where(or_(*[c == filename for c in columns]))
             found = core.db.session.scalar(scope.restrict(core, query, g.user, self.generated.key).limit(1))
-        if found is None or not os.path.isfile(path):
+        if found is not None:
+            content = scans().open(filename)  # a path (folder) or a stream of the database's chunks
+        if content is None:
             return error_response(404, _("This file does not exist (or you may not see it)."))
         name = display_name(filename)
-        response = send_file(path, download_name=name, as_attachment=not name.lower().endswith(INLINE))
+        response = send_file(content, download_name=name, as_attachment=not name.lower().endswith(INLINE),
+                             etag=isinstance(content, str))
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "private, no-store"
         return response
@@ -103,9 +116,9 @@ def refuse_unknown_actions():
 def make_view(model, key: str, orm_class, hooks: dict | None = None, bases: tuple = ()) -> type:
     gen = Generated(model, key)
     title = i18n.label(gen.entity)
-    scoped_refs = {n: [["id", InScope, signed_in_user]] for n in gen.search
-                   if gen.entity.fields.get(n) and gen.entity.fields[n].type == "reference"
-                   and scope.is_scoped(model, gen.entity.fields[n].to)}
+    # Reference filters search on demand (reference.py): no <option> per related record.
+    search_refs = {n: ReferenceFilterField(gen.labels[n], field=gen.entity.fields[n], owner=key)
+                   for n in gen.search if gen.entity.fields.get(n) and gen.entity.fields[n].type == "reference"}
     attrs = dict(
         generated=gen,
         datamodel=GeneratedInterface(orm_class),
@@ -119,7 +132,8 @@ def make_view(model, key: str, orm_class, hooks: dict | None = None, bases: tupl
         add_form_extra_fields=extra_form_fields(gen),
         edit_form_extra_fields=extra_form_fields(gen),
         base_filters=scope_filters(model, key),
-        search_form_query_rel_fields=scoped_refs,
+        search_form_extra_fields=search_refs,
+        search_widget=ReferenceSearchWidget,
     )
     order = gen.entity.order_by or ("number" if gen.is_workflow else None)
     attrs["base_order"] = (order, "desc" if gen.is_workflow else "asc") if order else ("id", "desc")

@@ -17,7 +17,8 @@ class FineEntry(Model):
     __tablename__ = "fine_entry"
     __table_args__ = (Index("ix_fine_unit_month", "target_unit_id", "month"),
                       Index("ix_fine_user_month", "target_user_id", "month"),
-                      Index("ix_fine_status", "status"))
+                      Index("ix_fine_status", "status"),
+                      Index("ix_fine_month_status", "month", "status"))  # the monthly summary
     id = Column(Integer, primary_key=True)
     trigger_key = Column(String(80), nullable=False, unique=True)  # one trigger, one fine
     rule_id = Column(String(10), nullable=False)

@@ -19,15 +19,24 @@ def _core():
     return current_app.extensions["yekuotong"]
 
 
-def target_names(session) -> tuple[dict, dict]:
-    users = {u.id: str(u) for u in session.scalars(select(StaffUser))}
+def target_names(session, user_ids=None, unit_ids=None) -> tuple[dict, dict]:
+    """{user id: name}, {unit id: name}: of everyone, or only of the ids given (a collection or a
+    select of ids) — a page of fines names its own targets, not every member of staff."""
+    people = select(StaffUser.id, StaffUser.last_name, StaffUser.first_name)
+    if user_ids is not None:
+        people = people.where(StaffUser.id.in_(user_ids))
+    users = {pk: f"{last or ''}{first or ''}" for pk, last, first in session.execute(people)}
     unit_cls = _core().orm["unit"]
-    units = {u.id: u.name for u in session.scalars(select(unit_cls))}
-    return users, units
+    query = select(unit_cls.id, unit_cls.name)
+    if unit_ids is not None:
+        query = query.where(unit_cls.id.in_(unit_ids))
+    return users, {pk: i18n.unit_text(name) for pk, name in session.execute(query)}
 
 
 def fine_rows(session, fines) -> list[dict]:
-    users, units = target_names(session)
+    fines = list(fines)
+    users, units = target_names(session, {f.target_user_id for f in fines if f.target_user_id},
+                                {f.target_unit_id for f in fines if f.target_unit_id})
     return [{"f": f, "target": users.get(f.target_user_id) or units.get(f.target_unit_id, ""),
              "amount": i18n.fmt_money(f.amount) if f.amount is not None else _("set by the auditor"),
              "range": _range_text(f),
@@ -97,7 +106,8 @@ def monthly_summary(session, month: str, unit_id: int | None = None) -> dict:
                func.sum(case((FineEntry.status == "waived", FineEntry.amount), else_=0)),
                func.sum(case((FineEntry.status == "proposed", 1), else_=0)),
                func.sum(case((FineEntry.reverses_id.isnot(None), 1), else_=0)))
-    users, units = target_names(session)
+    users, units = target_names(session, select(FineEntry.target_user_id).where(FineEntry.month == month),
+                                select(FineEntry.target_unit_id).where(FineEntry.month == month))
     result = {}
     for key, column, names in (("people", FineEntry.target_user_id, users), ("units", FineEntry.target_unit_id, units)):
         query = select(column, *columns).where(FineEntry.month == month, column.isnot(None))

@@ -30,6 +30,7 @@ def init_app(app, core, appbuilder) -> None:
         return
     sla = core.sla = Sla(core)
     events.step_taken.connect(sla.on_step, sender=core)
+    events.list_rows_loaded.connect(sla.prefetch_running, sender=core)
     events.case_corrected.connect(Recompute(core, sla).on_corrected, sender=core, weak=False)
     core.engine.function_providers.append(sla.condition_functions)
     if not getattr(core.engine.cls, "_sla_insert", False):

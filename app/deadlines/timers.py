@@ -7,7 +7,7 @@ import threading
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, false, or_, select, update
 
 from app import events
 from app.model import conditions
@@ -298,17 +298,45 @@ class Sla:
         left = deadline.days_left(self.calendar(), now, due, unit) if due is not None else timer.remaining_days
         if status == "running" and due is not None and due <= now:
             status = "overdue"
-        elif status == "running" and spec is not None and left is not None and left <= spec.due_soon:
+        elif status == "running" and spec is not None and left is not None and left < spec.due_soon:
             status = "due_soon"
         colour = {"running": "success", "due_soon": "warning", "overdue": "danger", "paused": "default",
                   "met": "info", "met_late": "danger", "cancelled": "default"}[status]
         return {"key": timer.timer, "status": status, "due": due, "left": left, "colour": colour,
                 "provisional": timer.provisional, "at": due, "unit": unit}
 
+    def overdue_clause(self, now: dt.datetime):
+        """SQL on sla_timer: overdue at `now` (marked by the sweep, or running past its deadline)."""
+        timer = self.cls
+        return or_(timer.status == "overdue", and_(timer.status == "running", timer.due_at <= now))
+
+    def soon_clause(self, now: dt.datetime):
+        """SQL on sla_timer: running and "due soon" at `now`, as status() says: its deadline falls
+        within its last `due_soon` days counted from today (1: on the last day; 0: never)."""
+        timer, calendar, parts = self.cls, self.calendar(), []
+        for key, spec in self.timers.items():
+            if spec.due_soon < 1:
+                continue
+            try:  # left < due_soon  <=>  the last day comes before the due_soon-th day after today
+                cutoff = deadline.due_at(calendar, now, spec.due_soon, spec.unit) - dt.timedelta(days=1)
+            except ValueError:  # beyond the calendar's span: every deadline of this timer is "soon"
+                cutoff = None
+            parts.append(and_(timer.timer == key, timer.due_at <= cutoff) if cutoff else timer.timer == key)
+        return and_(timer.status == "running", timer.due_at > now, or_(false(), *parts))
+
+    def prefetch_running(self, _core, *, entity, rows, session, prefetched, **_kw) -> None:
+        """A list page of cases is about to show their badges: fetch their timers in one query."""
+        if entity == self.core.engine.definition.entity:
+            ids = [row.id for row in rows]
+            prefetched["running_timers"] = (set(ids), self.running_for(session, ids))
+
     def running_for(self, session, app_ids: list[int]) -> dict[int, list]:
         result: dict[int, list] = {}
         if not app_ids:
             return result
+        known, timers = session.info.get(events.LIST_PREFETCHED, {}).get("running_timers", (set(), {}))
+        if set(app_ids) <= known:
+            return {i: timers[i] for i in app_ids if i in timers}
         query = select(self.cls).where(self.cls.application_id.in_(app_ids),
                                        self.cls.status.in_(ACTIVE + ("overdue",)))
         for timer in session.scalars(query.order_by(self.cls.due_at)):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import registry as orm_registry, relationship
 
 from app.database.types import UTCDateTime, now_utc
 from app.model.naming import class_name
+from app.generated.indexes import case_indexes, entity_indexes, wants_index
 from app.generated.workflow_tables import workflow_classes
 from app.security.user import StaffUser
 
@@ -49,10 +50,14 @@ def _column(field) -> Column:
     # Required is enforced by forms and the API; the column stays nullable so that a
     # field added to a table that already holds rows migrates without inventing data.
     return Column(type_, nullable=True, unique=field.unique or None, default=default,
-                  index=bool(field.search) or None)
+                  index=wants_index(field) or None)
 
 
 def _str(self) -> str:
+    if self.__entity_key__ == "unit":  # units read by their model name in the request's language
+        from app import i18n
+
+        return i18n.unit_name(self) or f"#{self.id}"
     title = self.__title_field__
     value = getattr(self, title, None) if title else None
     return str(value) if value not in (None, "") else f"#{self.id}"
@@ -101,13 +106,18 @@ def build_orm(loaded) -> Orm:
                 attrs[name] = _column(field)
         if wf is not None and wf.entity == key:
             attrs["number"] = Column(String(20), unique=True, nullable=True)
-            attrs[wf.state_field] = Column(String(40), index=True, nullable=False,
-                                           default=_initial_stage(wf))
+            # Indexed with the number (case_indexes): a stage filter pages in number order.
+            attrs[wf.state_field] = Column(String(40), nullable=False, default=_initial_stage(wf))
             attrs["suspended"] = Column(Boolean, default=False, nullable=False)
             attrs["suspended_from"] = Column(String(40), nullable=True)
             attrs["lock_version"] = Column(Integer, nullable=False, default=1)
+            attrs["model_version"] = Column(Integer, nullable=True)  # the model version it was accepted under
             # A stale write (two people on one application) fails instead of overwriting.
             attrs["__mapper_args__"] = {"version_id_col": attrs["lock_version"]}
+        indexes = entity_indexes(key, entity, entity.order_by)
+        if wf is not None and wf.entity == key:
+            indexes += case_indexes(key, wf.state_field, wf.owner_field)
+        attrs["__table_args__"] = tuple(indexes)
         classes[key] = type(class_name(key), (base,), attrs)
     if wf is not None:
         classes.update(workflow_classes(base, wf.entity, classes[wf.entity]))

@@ -1,11 +1,21 @@
 """Workflow records beside the application: append-only history (流程记录) and suspensions."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, event, literal_column, text
 from sqlalchemy.orm import relationship
 
 from app.database.types import UTCDateTime, now_utc
 from app.security.user import StaffUser
+
+
+#: Timers of a case still in progress (the partial index's condition; queries repeat it to use it).
+OPEN_TIMERS = "status IN ('running', 'paused', 'overdue')"
+
+
+def open_timers(status):
+    """`status` IN the open statuses, written out as constants so PostgreSQL proves the partial index
+    ix_sla_timer_open applies (bound parameters would hide the values from its planner's proof)."""
+    return status.in_([literal_column(f"'{s}'") for s in ("running", "paused", "overdue")])
 
 
 class AppendOnlyError(RuntimeError):
@@ -49,8 +59,11 @@ def workflow_classes(base, entity_key: str, entity_cls) -> dict[str, type]:
     timer = type("SlaTimer", (base,), {
         "__tablename__": "sla_timer",
         # The sweep reads only what is due: (status, due_at) keeps it independent of open cases.
+        # Open timers (OPEN_TIMERS) by case: the dashboard, the to-do's earliest deadline, badges.
         "__table_args__": (Index("ix_sla_timer_status_due", "status", "due_at"),
-                           Index("ix_sla_timer_app_key", "application_id", "timer")),
+                           Index("ix_sla_timer_app_key", "application_id", "timer"),
+                           Index("ix_sla_timer_open", "application_id", "due_at",
+                                 postgresql_where=text(OPEN_TIMERS), sqlite_where=text(OPEN_TIMERS))),
         "id": Column(Integer, primary_key=True),
         "application_id": Column(Integer, ForeignKey(fk), nullable=False),
         "timer": Column(String(40), nullable=False),

@@ -16,7 +16,7 @@ def init_app(app, core, appbuilder) -> None:
 
     app.register_blueprint(Blueprint("portal", __name__, template_folder="templates"))
     # Templates compose texts with the language's punctuation: {{ punct().colon }} (： or ": ").
-    app.jinja_env.globals.update(punct=i18n.punctuation, unit_name=i18n.unit_name)
+    app.jinja_env.globals.update(punct=i18n.punctuation, unit_name=i18n.unit_name, fine_rule=i18n.fine_rule)
     if core.model.workflow is not None:
         appbuilder.add_view(TodoView, "todo", label=LazyString(todo_label(core)), icon="fa-check-square-o")
     if core.model.workflow is not None and core.model.workflow.public_lookup is not None:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 
 from app import i18n
+from app.generated.workflow_tables import open_timers
 
 
 class Todo:
@@ -39,13 +40,22 @@ class Todo:
             return None
         timer = sla.cls
         return (select(func.min(timer.due_at)).where(timer.application_id == self.core.engine.cls.id,
-                                                     timer.status.in_(("running", "paused", "overdue")))
+                                                     open_timers(timer.status))
                 .correlate(self.core.engine.cls).scalar_subquery())
 
     def count(self, user, where=None) -> int:
         """How many cases wait on `user` (`where`: an extra condition, e.g. an overdue deadline)."""
-        query = self._query(user, where)
-        return self.core.db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        return self.counts(user, {}, where)["all"]
+
+    def counts(self, user, conditions: dict, where=None) -> dict[str, int]:
+        """{"all": n, key: n...}: the cases waiting on `user`, and how many of them satisfy each of
+        `conditions` (e.g. an overdue deadline) — one statement however many conditions."""
+        cls = self.core.engine.cls
+        columns = [func.count().label("all")] + [
+            func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(key) for key, condition in conditions.items()]
+        query = self._query(user, where).with_only_columns(*columns)
+        row = self.core.db.session.execute(query.select_from(cls)).one()
+        return {key: int(row._mapping[key]) for key in ["all", *conditions]}
 
     def rows(self, user, limit: int = 500, where=None) -> list[dict]:
         """The cases waiting on `user`, the earliest deadline first, then the longest waiting."""

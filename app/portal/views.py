@@ -26,6 +26,7 @@ def _core():
 
 
 WORKBENCH_ROWS = 10  # rows of the to-do shown on the workbench; the rest one click away
+TODO_ROWS = 500  # rows of the to-do page (the earliest deadlines first)
 
 
 def _figure(label, value, url=None, colour="default") -> dict:
@@ -44,9 +45,10 @@ def workbench_panels(core, user) -> list[dict]:
     panels = []
     if core.todo is not None and sm.has_access("can_list", "Todo") and workbench.acts_on_stages(core, roles):
         due = workbench.due_counts(core, user, now)
+        g.ykt_todo_count = due["all"]  # the menu label shows it too: counted once per request
         panels.append({"key": "todo", "title": _("My to-do"), "rows": core.todo.rows(user, limit=WORKBENCH_ROWS),
                        "more": url_for("TodoView.index"), "figures": [
-                           _figure(_("Waiting for me"), core.todo.count(user), url_for("TodoView.index"), "primary"),
+                           _figure(_("Waiting for me"), due["all"], url_for("TodoView.index"), "primary"),
                            _figure(_("Overdue"), due["overdue"], url_for("TodoView.index", due="overdue"), "danger"),
                            _figure(_("Due soon"), due["soon"], url_for("TodoView.index", due="soon"), "warning")]})
     if sm.has_access("can_decide", "Fines") and assessment is not None and roles & set(assessment.decide):
@@ -124,7 +126,9 @@ class TodoView(BaseView):
         where = None
         if which in workbench.DUE:
             where = workbench.due_clause(core, which, dt.datetime.now(dt.timezone.utc))
-        rows = core.todo.rows(g.user, where=where)
+        rows = core.todo.rows(g.user, limit=TODO_ROWS, where=where)
+        if where is None and len(rows) < TODO_ROWS:
+            g.ykt_todo_count = len(rows)  # the whole to-do is listed: the menu label needs no count
         endpoint = f"{class_name(core.engine.definition.entity)}View.show"
         return self.render_template("todo.html", rows=rows, title=titles.get(which, _("My to-do")),
                                     show_endpoint=endpoint, filtered=where is not None)
@@ -136,7 +140,9 @@ def todo_label(core):
         user = getattr(g, "user", None) if has_request_context() else None
         if user is None or not getattr(user, "is_authenticated", False):
             return _("My to-do")
-        return f"{_('My to-do')} ({core.todo.count(user)})"
+        if g.get("ykt_todo_count") is None:  # FAB asks for the label more than once per page
+            g.ykt_todo_count = core.todo.count(user)
+        return f"{_('My to-do')} ({g.ykt_todo_count})"
     return label
 
 

@@ -36,6 +36,14 @@ def _source_label(source: str) -> str:
     return labels.get(source, source)
 
 
+def _year_note(row) -> str:
+    """A loaded year's note; the package's own ("chinesecalendar 1.11.0") as the version of its data."""
+    note = row.note or ""
+    if row.source == "chinesecalendar" and note.startswith("chinesecalendar "):
+        return _("data version %(version)s", version=note.split(" ", 1)[1])
+    return note
+
+
 def _status(day: dt.date, cal, row) -> str:
     """workday | weekend | holiday | makeup, as the calendar (not the raw row) decides."""
     weekend = day.weekday() >= 5
@@ -119,14 +127,14 @@ class CalendarView(BaseView):
             weekdays=[names[i] for i in range(7)], weeks=weeks, year=year, month=month,
             provisional=year not in cal.loaded_years,
             year_info={"source": _source_label(year_row.source), "loaded_on": i18n.fmt_datetime(year_row.loaded_on),
-                       "note": year_row.note} if year_row is not None else None,
+                       "note": _year_note(year_row)} if year_row is not None else None,
             workdays=workdays_in_year(cal, year),
             prev_url=url_for("CalendarView.month", year=prev_month.year, month=prev_month.month)
             if prev_month.year >= FIRST_YEAR else None,
             next_url=url_for("CalendarView.month", year=next_month.year, month=next_month.month)
             if next_month.year <= LAST_YEAR else None,
             today_url=url_for("CalendarView.month", year=today.year, month=today.month),
-            unloaded=unloaded, unloaded_text="、".join(str(y) for y in unloaded),
+            unloaded=unloaded, unloaded_text=i18n.punctuation()["enum"].join(str(y) for y in unloaded),
             edit=edit, badges=badges, labels=labels,
         )
 

@@ -2,22 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
-from flask import current_app
+from flask import current_app, g
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import select
 
 from app import i18n
+from app.deadlines import board
 from app.model.problems import N_
 from app.model.naming import class_name
-from app.security.user import StaffUser
 
 STATUS_TEXT = {"running": N_("Running"), "due_soon": N_("Due soon"), "overdue": N_("Overdue"),
                "paused": N_("Paused"), "met": N_("Met"), "met_late": N_("Met late"), "cancelled": N_("Cancelled")}
+OVERDUE_ROWS = 100  # overdue applications listed by name; the heading counts them all
 
 
 def _core():
@@ -78,40 +77,29 @@ class SlaDashboardView(BaseView):
     @has_access
     def dashboard(self):
         core = _core()
-        session = core.db.session
-        sla, engine = core.sla, core.engine
+        engine = core.engine
         now = dt.datetime.now(dt.timezone.utc)
-        timers = list(session.scalars(select(sla.cls).where(sla.cls.status.in_(("running", "paused", "overdue")))))
-        apps = {a.id: a for a in session.scalars(select(engine.cls).where(
-            engine.cls.id.in_({t.application_id for t in timers})))} if timers else {}
-        owners = {u.id: u for u in session.scalars(select(StaffUser))}
-        by_stage, by_unit, by_manager = Counter(), Counter(), Counter()
-        overdue = []
-        owner_field = engine.definition.owner_field
-        for t in timers:
-            info = sla.status(t, now)
-            row = apps[t.application_id]
-            owner = owners.get(getattr(row, f"{owner_field}_id", None)) if owner_field else None
-            stage = engine.stage_label(getattr(row, engine.definition.state_field))
-            unit = owner.unit.name if owner is not None and owner.unit is not None else _("(none)")
-            for counter, key in ((by_stage, stage), (by_unit, unit), (by_manager, str(owner) if owner else _("(none)"))):
-                counter[(key, info["status"])] += 1
-            if info["status"] == "overdue":
-                overdue.append({"row": row, "badge": badge(info), "stage": stage, "owner": owner})
-        warn = unloaded_years(now)
-        return self.render_template("sla_dashboard.html", tables=[
-            (_("By stage"), _table(by_stage)), (_("By unit"), _table(by_unit)),
-            (_("By customer manager"), _table(by_manager))], overdue=overdue, warn=warn,
-            show_endpoint=f"{class_name(engine.definition.entity)}View.show")
+        user = g.user
+        figures = board.board(core, user, now)
+        late, late_total = board.overdue_cases(core, user, now, limit=OVERDUE_ROWS)
+        overdue = [{"row": row, "badge": Markup("<br>").join(badge(core.sla.status(t, now)) for t in timers),
+                    "stage": engine.stage_label(getattr(row, engine.definition.state_field)),
+                    "owner": getattr(row, engine.definition.owner_field, None) if engine.definition.owner_field else None}
+                   for row, timers in late]
+        # A case without a unit (nobody of a unit accepted or owns it) or without a manager says so.
+        tables = [(_("By stage"), [_row(engine.stage_label(k), c) for k, c in figures.by_stage]),
+                  (_("By unit"), [_row(i18n.unit_text(name) if pk is not None else _("No unit assigned"), c)
+                                  for pk, name, c in figures.by_unit])]
+        if engine.definition.owner_field:
+            tables.append((_("By customer manager"), [
+                _row(name if pk is not None else _("No customer manager assigned"), c) for pk, name, c in figures.by_manager]))
+        return self.render_template("sla_dashboard.html", tables=tables, overdue=overdue, overdue_total=late_total,
+                                    managers_left_out=figures.managers_left_out, warn=unloaded_years(now),
+                                    show_endpoint=f"{class_name(engine.definition.entity)}View.show")
 
 
-def _table(counter: Counter) -> list[dict]:
-    keys = sorted({k for k, _s in counter})
-    rows = []
-    for key in keys:
-        counts = {s: counter[(key, s)] for s in ("running", "due_soon", "overdue", "paused")}
-        rows.append({"key": key, **counts, "total": sum(counts.values())})
-    return rows
+def _row(key: str, counts: dict) -> dict:
+    return {"key": key, **counts, "total": sum(counts.values())}
 
 
 def unloaded_years(now: dt.datetime) -> list[int]:
@@ -125,8 +113,8 @@ def unloaded_years(now: dt.datetime) -> list[int]:
 
 def init_views(app, core, appbuilder) -> None:
     core.todo.due_lookup = due_lookup
-    core.page_panels.append(lambda row: Markup('<p><strong>{}</strong>：{}</p>').format(
-        _("Deadlines"), timers_cell(row) or _("none running")))
+    core.page_panels.append(lambda row: Markup('<p><strong>{}</strong>{}{}</p>').format(
+        _("Deadlines"), i18n.punctuation()["colon"], timers_cell(row) or _("none running")))
     core.engine.cls.sla_timers = property(timers_cell)
     for view in appbuilder.baseviews:
         if getattr(view, "datamodel", None) is not None and view.datamodel.obj is core.engine.cls \

@@ -16,12 +16,26 @@ def _load_model(app: Flask):
     from app.i18n import model_gettext
     from app.security.secret_key import refuse_to_start
 
+    from app.model.loader import load_text
+    from app.versions.store import active_text
+
     try:
+        # Which model: a text handed in (`model apply` builds the new version's app), else the active
+        # version stored in the database (so an apply on one host reaches all), else MODEL_PATH.
+        if app.config.get("MODEL_TEXT") is not None:
+            app.config["MODEL_VERSION_NUMBER"] = app.config.get("MODEL_VERSION_NUMBER")
+            return load_text(app.config["MODEL_TEXT"], app.config.get("MODEL_SOURCE") or "model.yaml")
+        stored = active_text(app.config["SQLALCHEMY_DATABASE_URI"]) if app.config.get("MODEL_FROM_DATABASE", True) else None
+        if stored is not None:
+            app.config["MODEL_VERSION_NUMBER"] = stored[0]
+            return load_text(stored[1], f"version {stored[0]}")
+        app.config["MODEL_VERSION_NUMBER"] = None
         return load_file(app.config["MODEL_PATH"])
     except ModelError as exc:
         gettext = model_gettext(app.config["BABEL_DEFAULT_LOCALE"], app.config["BABEL_TRANSLATION_DIRECTORIES"])
         lines = list(exc.lines(gettext))
-        lines.append(f"{len(exc.problems)} problem(s) in {exc.filename}: the application was not started.")
+        lines.append(gettext("{count} problem(s) in {file}: the application was not started.")
+                     .format(count=len(exc.problems), file=exc.filename))
         refuse_to_start("\n".join(lines))
 
 
@@ -41,6 +55,15 @@ def _check_storage(app: Flask, engine) -> None:
                         + ". Fix the permissions or DATABASE_URL / UPLOAD_FOLDER; the application was not started.")
 
 
+def _check_scan_store(app: Flask) -> None:
+    from app import storage
+    from app.security.secret_key import refuse_to_start
+
+    problem = storage.problem(app)
+    if problem:
+        refuse_to_start(problem + "; the application was not started.")
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; refuses to start on an invalid model or a missing secret.
 
@@ -51,7 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_appbuilder.models.sqla.base import SQLA
     from flask_wtf.csrf import generate_csrf
 
-    from app import assessment, cases, cli, deadlines, generated, portal, printing, security
+    from app import assessment, cases, cli, deadlines, generated, portal, printing, security, storage, versions
     from app.core import YeKuoTong
     from app.database import connection
     from app.security.roles import role_permissions, screen_permissions
@@ -72,9 +95,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     loaded = _load_model(app)
     core = YeKuoTong(app, loaded)  # generated classes, the step engine, the to-do queue
     app.config["FAB_ROLES"] = role_permissions(loaded.model, screen_permissions(loaded.model))
-    app.config["APP_NAME"] = loaded.model.app.name_zh
+    from app.i18n import text as bilingual
+
+    app.config["APP_NAME"] = bilingual(loaded.model.app.name_zh, loaded.model.app.name_en)  # in the request's language
     db = SQLA(app)
     core.db = db
+    _check_scan_store(app)
+    storage.init_app(app, db)  # uploaded scans: this host's folder or the shared database
     with app.app_context():
         connection.configure(db.engine)  # SQLite: foreign keys on, DDL inside transactions
         _check_storage(app, db.engine)
@@ -86,6 +113,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         deadlines.init_app(app, core, appbuilder)       # calendar, timers: first receiver of step_taken
         assessment.init_app(app, core, appbuilder)      # fines: after deadlines, receives breaches
         security.init_views(app, core, appbuilder)      # login limits, token revocation, audit log
+        app.extensions["ykt_app_factory"] = create_app  # another version's app: apply, hot pickup
+        versions.init_app(app, core, appbuilder)        # stored versions; follows a newly applied one
     app.jinja_env.globals["csrf_token"] = generate_csrf
     cli.init_app(app)
     return app

@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from typing import Callable
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import relationship
 
@@ -31,6 +31,8 @@ class YeKuoTong:
         self.model = loaded.model
         self.orm = build_orm(loaded)
         self.db = None
+        # The stored model version this app serves (None: started from MODEL_PATH, nothing stored yet).
+        self.version_number: int | None = app.config.get("MODEL_VERSION_NUMBER")
         self.engine: Engine | None = None
         self.todo: Todo | None = None
         self.page_panels: list[Callable] = []  # callables(row) -> Markup shown on the application page
@@ -55,6 +57,10 @@ class YeKuoTong:
     def _number_on_insert(self, _mapper, connection, target) -> None:
         if not target.number:
             target.number = next_number(connection, self.model.workflow.number_prefix)
+        if getattr(target, "model_version", "absent") is None:
+            # The version it was accepted under: the serving app's (the classes may be shared by apps).
+            serving = current_app.extensions["yekuotong"] if has_app_context() else self
+            target.model_version = serving.version_number
         if getattr(target, "accepted_on", "absent") is None:
             target.accepted_on = dt.datetime.now(i18n.SHANGHAI).date()
 
@@ -62,5 +68,4 @@ class YeKuoTong:
         return next_number(session.connection(), self.model.workflow.number_prefix)
 
     def unit_name(self, user) -> str:
-        unit = getattr(user, "unit", None)
-        return unit.name if unit is not None else ""
+        return i18n.unit_name(getattr(user, "unit", None))  # in the request's language

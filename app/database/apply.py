@@ -2,11 +2,12 @@
 and units from the model exist."""
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from flask import current_app
 from flask_appbuilder import Model
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 
 from app import events
 from app.database import migrate
@@ -45,17 +46,44 @@ def _migrate(core, conn, force: bool, dry_run: bool) -> migrate.Plan:
     if dry_run or (result.losses and not force):
         return result
     migrate.execute(conn, result.steps, Model.metadata)
+    late = migrate.plan(conn, Model.metadata)  # foreign keys added after their tables (use_alter)
+    if late.steps and not late.losses:
+        migrate.execute(conn, late.steps, None)
+        result.changes += late.changes
     events.schema_migrated.send(core, connection=conn)
     if conn.dialect.name == "sqlite":
         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise migrate.MigrationError(f"the migration would leave {len(broken)} row(s) referring to "
                                          f"missing rows (first: table {broken[0][0]}); nothing was changed")
-    if result.changes:
-        conn.execute(insert(ModelRevision).values(
-            digest=core.loaded.digest, version=core.model.version, changes="\n".join(result.changes)))
-        log.info("model %s applied: %d change(s)", core.model.version, len(result.changes))
+    _store_version(core, conn, result.changes)
     return result
+
+
+def _store_version(core, conn, changes: list[str]) -> None:
+    """Store the running app's model as the newest version when it is not the active one already
+    (app/versions/apply.py is the full apply; this is the bootstrap of tests, demo and benches)."""
+    table = ModelRevision.__table__
+    active = conn.execute(select(table.c.digest).where(table.c.content.isnot(None))
+                          .order_by(table.c.number.desc()).limit(1)).scalar()
+    if active == core.loaded.digest and not changes:
+        return
+    content = current_app.config.get("MODEL_TEXT")
+    if content is None:
+        try:
+            with open(core.loaded.filename, encoding="utf-8") as handle:
+                content = handle.read()
+        except OSError:
+            content = None
+    if content is not None and hashlib.sha256(content.encode("utf-8")).hexdigest()[:16] != core.loaded.digest:
+        content = None  # the file changed since the app started: record the operations only
+    conn.execute(update(ModelRevision).where(ModelRevision.number.is_(None)).values(number=ModelRevision.id))
+    number = (conn.execute(select(func.max(table.c.number))).scalar() or 0) + 1
+    conn.execute(insert(ModelRevision).values(
+        number=number, digest=core.loaded.digest, version=core.model.version, content=content,
+        applied_by="model apply", comment="", changes="\n".join(changes)))
+    core.version_number = number if content is not None else core.version_number
+    log.info("model %s applied as version %d: %d change(s)", core.model.version, number, len(changes))
 
 
 def seed_reference_data() -> None:

@@ -2,20 +2,27 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Column, Integer, String, Text
+from sqlalchemy import Column, Index, Integer, String, Text
 
 from app.database.types import UTCDateTime, now_utc
 
 
 class ModelRevision(Model):
-    """One row per `model apply` that changed the schema: what changed, when, from which text."""
+    """One numbered version of the model per `model apply` (app/versions/store.py): its text, who applied
+    it, when, why, and the schema operations it ran. The newest row with a text is the active model.
+    Rows written before versions existed have no text (and are numbered by their id)."""
 
     __tablename__ = "model_revision"
+    __table_args__ = (Index("ix_model_revision_number", "number", unique=True),)
     id = Column(Integer, primary_key=True)
+    number = Column(Integer, nullable=True)
     digest = Column(String(16), nullable=False)
-    version = Column(String(40), nullable=False)
-    applied_on = Column(UTCDateTime(), default=now_utc, nullable=False)
-    changes = Column(Text, nullable=False, default="")
+    version = Column(String(40), nullable=False)  # the model's own `version:` string
+    applied_at = Column("applied_on", UTCDateTime(), default=now_utc, nullable=False)
+    applied_by = Column(String(256), nullable=True)
+    comment = Column(Text, nullable=True)
+    content = Column(Text, nullable=True)
+    operations = Column("changes", Text, nullable=False, default="")
 
 
 class NumberCounter(Model):

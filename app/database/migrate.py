@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 from alembic.operations import Operations, ops
-from sqlalchemy import String, func, select, table, column, text
+from sqlalchemy import String, func, inspect, select, table, column, text
 from sqlalchemy.engine import Connection
 
 from app.model.problems import N_
@@ -52,9 +52,36 @@ def _narrowing(op: ops.AlterColumnOp) -> bool:
     return type(old).__name__.lower() != type(new).__name__.lower()
 
 
+def _for_dialect(dialect: str):
+    """Leave out objects meant for another backend (info={"dialect": ...}: PostgreSQL's trigram indexes)."""
+    def include(obj, _name, _type, _reflected, _compare_to) -> bool:
+        wanted = getattr(obj, "info", {}).get("dialect")
+        return wanted is None or wanted == dialect
+    return include
+
+
+def _trigram(op) -> bool:
+    return isinstance(op, ops.CreateIndexOp) and "gin_trgm_ops" in str(op.kw.get("postgresql_ops", ""))
+
+
+def _extensions(conn: Connection, steps: list) -> list:
+    """pg_trgm before the first trigram index (a no-op when it is there already). A server without
+    the extension (PostgreSQL's contrib not installed) gets the other steps and a warning: searches
+    still work there, by scanning."""
+    if not any(_trigram(op) for _table, op in steps):
+        return steps
+    available = conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).first()
+    if available is None:
+        log.warning("pg_trgm is not available on this PostgreSQL server: trigram search indexes skipped")
+        return [(table, op) for table, op in steps if not _trigram(op)]
+    conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    return steps
+
+
 def plan(conn: Connection, metadata) -> Plan:
     """Compare the database with the metadata and describe every step."""
-    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                    "include_object": _for_dialect(conn.dialect.name)})
     script = produce_migrations(context, metadata)
     result = Plan()
     for table_name, op in _flatten(script.upgrade_ops):
@@ -99,16 +126,54 @@ def execute(conn: Connection, steps: list, metadata=None) -> None:
         # Autogenerate does not compare sequences; FAB's tables take their ids from named ones.
         for sequence in metadata._sequences.values():
             sequence.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        steps = _extensions(conn, steps)
     operations = Operations(MigrationContext.configure(conn))
     sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        steps = _without_unnamed_drops(steps)
+        # A batch step copies the table, drops it and renames the copy; SQLite >= 3.26 then re-reads
+        # every trigger naming the table (the integrity triggers of app/database/integrity.py) and fails
+        # between drop and rename. The legacy rename does not; receivers of schema_migrated recreate them.
+        conn.exec_driver_sql("PRAGMA legacy_alter_table=ON")
+    added: set[str] = set()  # tables that got a column: alembic creates an indexed column's index with it
+    try:
+        for table_name, op in steps:
+            if isinstance(op, ops.AddColumnOp):
+                added.add(table_name)
+            elif isinstance(op, ops.CreateIndexOp) and table_name in added and _index_exists(conn, op):
+                continue
+            needs_batch = sqlite and isinstance(op, (ops.DropColumnOp, ops.AlterColumnOp,
+                                                     ops.AddConstraintOp, ops.DropConstraintOp))
+            if needs_batch:
+                with operations.batch_alter_table(table_name) as batch:
+                    batch.invoke(op)
+            else:
+                operations.invoke(op)
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA legacy_alter_table=OFF")
+
+
+def _index_exists(conn: Connection, op: ops.CreateIndexOp) -> bool:
+    return any(i["name"] == op.index_name for i in inspect(conn).get_indexes(op.table_name))
+
+
+def _without_unnamed_drops(steps: list) -> list:
+    """SQLite's foreign keys have no name, and batch mode cannot drop an unnamed constraint; the table
+    rebuild of dropping its columns (a dropped reference field) leaves it out anyway. A foreign key
+    added (a reference field added again) gets a name, as batch mode requires."""
+    dropped = {(t, op.column_name) for t, op in steps if isinstance(op, ops.DropColumnOp)}
+
+    def redundant(table_name, op) -> bool:
+        if not isinstance(op, ops.DropConstraintOp) or op.constraint_name is not None:
+            return False
+        columns = [c.name for c in getattr(op.to_constraint(), "columns", [])]
+        return bool(columns) and all((table_name, c) in dropped for c in columns)
     for table_name, op in steps:
-        needs_batch = sqlite and isinstance(op, (ops.DropColumnOp, ops.AlterColumnOp,
-                                                 ops.AddConstraintOp, ops.DropConstraintOp))
-        if needs_batch:
-            with operations.batch_alter_table(table_name) as batch:
-                batch.invoke(op)
-        else:
-            operations.invoke(op)
+        if isinstance(op, ops.CreateForeignKeyOp) and op.constraint_name is None:
+            op.constraint_name = f"fk_{table_name}_{'_'.join(op.local_cols)}_{op.referent_table}"
+    return [(t, op) for t, op in steps if not redundant(t, op)]
 
 
 def lock(conn: Connection) -> None:

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from .checker import WORKFLOW_COLUMNS, Checker  # WORKFLOW_COLUMNS lives in checker; re-exported here
 from .checks_limits import check_limits
+from .checks_migrate import check_migrate
 from .checks_public import check_public
 from .checks_records import check_records
 from .checks_rules import check_rules
@@ -21,7 +22,7 @@ RESERVED_ENTITIES = {"user", "role", "permission", "alembic_version", "history",
                      "fine", "calendar_day", "print_record", "model_revision", "workflow_history",
                      "suspension", "number_counter", "sla_timer", "fine_entry", "workflow"}
 RESERVED_FIELDS = {"id", "created_on", "changed_on", "created_by_fk", "changed_by_fk",
-                   "version", "metadata", "query", "registry"}
+                   "version", "metadata", "query", "registry", "model_version"}
 
 
 def check_model(model: Model, src) -> list[Problem]:
@@ -36,6 +37,7 @@ def check_model(model: Model, src) -> list[Problem]:
     check_rules(c)
     check_steps(c)
     check_public(c)
+    check_migrate(c)
     return c.problems
 
 

@@ -26,6 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+#: The rows a generated list pages through (app/generated/views/paging.py).
+COUNT_LIMIT = 10_000
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 GUNICORN = os.path.join(ROOT, ".venv", "bin", "gunicorn")
@@ -176,14 +179,17 @@ def facts(url: str) -> dict:
                               "group by stage order by count(*) desc limit 1"),
                "some_number": q("select number from application order by id desc limit 1"),
                "some_customer": q("select id from customer order by id limit 1"),
-               "some_customer_name": q("select name from customer order by id limit 1")}
+               "some_customer_name": q("select name from customer order by id limit 1"),
+               "some_phone_tail": q("select right(phone, 6) from customer order by id desc limit 1"),
+               "manager_unit": q("select unit_id from ab_user where username='manager'")}
     engine.dispose()
     return out
 
 
 def pages(f: dict, pages_n: int) -> list[tuple[str, str, str | None, str]]:
     """(label, app user, app path, stock path); app paths use the generated screens' URL arguments."""
-    deep = max(1, pages_n // 2)
+    # a deep page under the paging cap (10,000 rows: 25 a page, page 399 is the last one shown)
+    deep = max(1, min(pages_n // 2, COUNT_LIMIT // 25 - 1))
     v, sv = "ApplicationView", "ApplicationModelView"
     return [
         ("application list, default page", "auditor", "/application/list/", "/applicationmodelview/list/"),
@@ -193,6 +199,15 @@ def pages(f: dict, pages_n: int) -> list[tuple[str, str, str | None, str]]:
          f"/application/list/?_flt_0_stage={f['mid_stage']}", f"/applicationmodelview/list/?_flt_0_stage={f['mid_stage']}"),
         ("application list, filter owner = demo manager", "auditor", f"/application/list/?_flt_0_owner={f['manager_id']}",
          f"/applicationmodelview/list/?_flt_0_owner={f['manager_id']}"),
+        ("application list, filter unit = demo manager's unit", "auditor",
+         f"/application/list/?_flt_0_unit_of_case={f['manager_unit']}", None),
+        ("application list, filter overdue", "auditor", "/application/list/?_flt_0_overdue=y", None),
+        ("application list, ordered by next due date", "auditor",
+         f"/application/list/?_oc_{v}=next_due&_od_{v}=asc", None),
+        ("search by customer name (application list)", "auditor",
+         f"/application/list/?_flt_0_customer_text={f['some_customer_name']}", None),
+        ("search by customer phone ending (application list)", "auditor",
+         f"/application/list/?_flt_0_customer_text={f['some_phone_tail']}", None),
         ("application list, ordered by 受理日期 desc", "auditor",
          f"/application/list/?_oc_{v}=accepted_on&_od_{v}=desc",
          f"/applicationmodelview/list/?_oc_{sv}=accepted_on&_od_{sv}=desc"),

@@ -18,6 +18,10 @@ from conftest import PASSWORDS, database_url, make_app
 EXTRA = 270
 PAGES = {"application list": "/application/list/", "customer list": "/customer/list/",
          "API list": "/api/v1/application/"}
+#: The application list's filters and order that are not a column (app/generated/views/case_filters.py).
+FILTERED = {"by unit": "_flt_0_unit_of_case={unit}", "overdue": "_flt_0_overdue=y", "not overdue": "_flt_0_overdue=n",
+            "customer name": "_flt_0_customer_text=王", "customer phone": "_flt_0_customer_text={tail}",
+            "next due": "_oc_ApplicationView=next_due&_od_ApplicationView=asc"}
 
 
 def core_of(app):
@@ -93,6 +97,10 @@ def measure(app, clients) -> dict:
             found[(username, label)] = statements(app, clients[username], path)
         found[(username, "add form")] = statements(app, clients["admin"], "/application/add")
         found[(username, "one case")] = statements(app, clients[username], f"/application/list/?_flt_0_number={first_number(app)}")
+        for label, query in FILTERED.items():
+            found[(username, label)] = statements(app, clients[username],
+                                                  "/application/list/?" + query.format(tail=first_phone(app)[-6:],
+                                                                                       unit=manager_unit(app)))
     return found
 
 
@@ -100,6 +108,18 @@ def first_number(app) -> str:
     with app.app_context():
         cls = core_of(app).orm["application"]
         return core_of(app).db.session.scalar(select(cls.number).order_by(cls.id).limit(1))
+
+
+def first_phone(app) -> str:
+    """The phone of the first case's customer (rows in both measures: the same statements)."""
+    with app.app_context():
+        cls = core_of(app).orm["application"]
+        return core_of(app).db.session.scalar(select(cls).order_by(cls.id).limit(1)).customer.phone
+
+
+def manager_unit(app) -> int:
+    with app.app_context():
+        return app.appbuilder.sm.find_user(username="manager").unit_id
 
 
 def customers(app) -> list[tuple[int, str]]:
@@ -215,3 +235,123 @@ def test_counts_stop_at_the_bound(scale_app, clients, before_after, monkeypatch)
         cls = core_of(scale_app).orm["application"]
         total = core_of(scale_app).db.session.scalar(select(func.count()).select_from(cls))
     assert clients["admin"].get("/api/v1/application/").get_json()["count"] == total
+
+
+# ------------------------------------------------------------------ filters that are not a column
+def shown_count(html: str) -> int:
+    found = re.search(r"记录数目:</strong>\s*([\d,]+)", html)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def case_rows(app) -> list:
+    """(id, units of the case, customer name, customer phone, customer id) computed in Python: the expectation."""
+    with app.app_context():
+        core, sm = core_of(app), app.appbuilder.sm
+        units = {u.id: u.unit_id for u in core.db.session.scalars(select(sm.user_model))}
+        found = []
+        for row in core.db.session.scalars(select(core.orm["application"])):
+            people = [row.owner_id] if row.owner_id else [row.accepted_by_id, row.created_by_fk]
+            found.append((row.id, {units.get(p) for p in people if p} - {None}, row.customer.name,
+                          row.customer.phone, row.customer_id))
+        return found
+
+
+def test_filter_by_unit_follows_the_scopes_notion(scale_app, clients, before_after):
+    rows = case_rows(scale_app)
+    with scale_app.app_context():
+        unit_ids = list(core_of(scale_app).db.session.scalars(select(core_of(scale_app).orm["unit"].id)))
+    seen = 0
+    for unit_id in unit_ids:
+        html = clients["admin"].get(f"/application/list/?_flt_0_unit_of_case={unit_id}").get_data(as_text=True)
+        expected = sum(1 for r in rows if unit_id in r[1])
+        assert shown_count(html) == min(expected, 10_000), (unit_id, expected)
+        seen += expected
+    assert seen > EXTRA  # the manager's 270 cases are in their unit
+    bad = clients["admin"].get("/application/list/?_flt_0_unit_of_case=abc")
+    assert bad.status_code == 400 and "请按整数筛选" in bad.get_data(as_text=True)
+
+
+def test_customer_name_and_phone_search_from_the_list(scale_app, clients, before_after):
+    rows = case_rows(scale_app)
+    html = clients["admin"].get("/application/list/?_flt_0_customer_text=规模客户004").get_data(as_text=True)
+    assert shown_count(html) == 10 and "规模客户0042" in html and "规模客户0142" not in html
+    phone = clients["admin"].get("/application/list/?_flt_0_customer_text=900000042").get_data(as_text=True)
+    assert shown_count(phone) == sum(1 for r in rows if r[3].endswith("900000042")) == 1 and "规模客户0042" in phone
+    # a wildcard matches nothing; "C000042" is the customer record number
+    by_number = clients["admin"].get("/application/list/?_flt_0_customer_text=C000042").get_data(as_text=True)
+    assert shown_count(by_number) == sum(1 for r in rows if r[4] == 42)
+    assert shown_count(clients["admin"].get("/application/list/?_flt_0_customer_text=%25").get_data(as_text=True)) == 0
+    # the scoped customer manager finds their own cases, not the others'
+    outside = [r for r in rows if not r[2].startswith("规模客户")]
+    mine = clients["manager"].get("/application/list/?_flt_0_customer_text=规模客户").get_data(as_text=True)
+    assert shown_count(mine) == EXTRA
+    admin_all = clients["admin"].get("/application/list/?_flt_0_customer_text=" + outside[0][2]).get_data(as_text=True)
+    manager_all = clients["manager"].get("/application/list/?_flt_0_customer_text=" + outside[0][2]).get_data(as_text=True)
+    assert shown_count(admin_all) >= 1 and shown_count(manager_all) <= shown_count(admin_all)
+    panel = clients["admin"].get("/application/list/").get_data(as_text=True)
+    for label in ("经办单位", "已超期", "客户（名称或电话尾号）", "按下一时限排序"):
+        assert label in panel
+    assert "_oc_ApplicationView=next_due&amp;_od_ApplicationView=asc" in panel
+    assert "按下一时限排序" not in clients["admin"].get("/customer/list/").get_data(as_text=True)
+
+
+def add_timers(app) -> tuple[int, int, int]:
+    """Two scale cases with running deadlines (one past due, one in a week) and one paused: their ids."""
+    import datetime as dt
+
+    with app.app_context():
+        core = core_of(app)
+        cls, timer = core.orm["application"], core.orm["sla_timer"]
+        ids = list(core.db.session.scalars(select(cls.id).join(cls.customer)
+                                           .where(core.orm["customer"].name.like("规模客户%")).order_by(cls.id).limit(3)))
+        now = dt.datetime.now(dt.timezone.utc)
+        for pk, status, due in ((ids[0], "running", now - dt.timedelta(days=2)),
+                                (ids[1], "running", now - dt.timedelta(days=30) + dt.timedelta(days=37)),
+                                (ids[2], "paused", now - dt.timedelta(days=40))):
+            core.db.session.add(timer(application_id=pk, timer="scale_test", status=status, limit_days=1,
+                                      started_at=now - dt.timedelta(days=50), due_at=due, provisional=False,
+                                      breach_recorded=False))
+        core.db.session.commit()
+        return tuple(ids)
+
+
+def test_overdue_filter_and_next_due_order(scale_app, clients, before_after):
+    late, soon, paused = add_timers(scale_app)
+    with scale_app.app_context():
+        core = core_of(scale_app)
+        timer = core.orm["sla_timer"]
+        now = __import__("datetime").datetime.now(__import__("datetime").timezone.utc)
+        overdue = set(core.db.session.scalars(select(timer.application_id).where(
+            (timer.status == "overdue") | ((timer.status == "running") & (timer.due_at <= now)))))
+        running = set(core.db.session.scalars(select(timer.application_id).where(timer.status.in_(("running", "overdue")))))
+        expected = sorted(core.db.session.execute(
+            select(func.min(timer.due_at), timer.application_id).where(timer.status.in_(("running", "overdue")))
+            .group_by(timer.application_id)).all())
+        total = core.db.session.scalar(select(func.count()).select_from(core.orm["application"]))
+    assert late in overdue and soon not in overdue and paused not in overdue
+    html = clients["admin"].get("/application/list/?_flt_0_overdue=y&psize_ApplicationView=100").get_data(as_text=True)
+    assert shown_count(html) == len(overdue)
+    not_late = clients["admin"].get("/application/list/?_flt_0_overdue=n").get_data(as_text=True)
+    assert shown_count(not_late) == total - len(overdue)
+    ordered = clients["admin"].get("/application/list/?_oc_ApplicationView=next_due&_od_ApplicationView=asc"
+                                   "&psize_ApplicationView=100").get_data(as_text=True)
+    assert shown_count(ordered) == len(running)
+    numbers = re.findall(r"/application/show/(\d+)", ordered)
+    shown = list(dict.fromkeys(int(n) for n in numbers))
+    assert shown == [pk for _due, pk in expected[:100]]
+    assert shown[0] != paused  # its paused deadline (the earliest of all) does not count
+    assert shown.index(late) < shown.index(soon)
+    back = clients["admin"].get("/application/list/?_oc_ApplicationView=next_due&_od_ApplicationView=desc"
+                                "&psize_ApplicationView=100").get_data(as_text=True)
+    shown_back = list(dict.fromkeys(int(n) for n in re.findall(r"/application/show/(\d+)", back)))
+    assert shown_back == [pk for _due, pk in sorted(expected, reverse=True)[:100]]
+    # the manager's list in that order keeps to their scope
+    path = "/application/list/?_oc_ApplicationView=next_due&_od_ApplicationView=asc"
+    mine = shown_count(clients["manager"].get(path).get_data(as_text=True))
+    with scale_app.app_context():
+        from app.security import scope
+
+        core = core_of(scale_app)
+        manager = scale_app.appbuilder.sm.find_user(username="manager")
+        visible = set(core.db.session.scalars(scope.restrict(core, select(core.orm["application"].id), manager)))
+    assert mine == len(running & visible) > 0

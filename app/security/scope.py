@@ -82,13 +82,24 @@ def case_clause(core, user):
         parts.append(owner == user_id)
     unit_id = getattr(user, "unit_id", None)
     if UNIT in granted and owner is not None and unit_id is not None:
-        members = select(StaffUser.id).where(StaffUser.unit_id == unit_id)
-        creators = [cls.created_by_fk.in_(members)]
-        accepted = getattr(wf, "accepted_by_field", None)
-        if accepted:
-            creators.append(getattr(cls, f"{accepted}_id").in_(members))
-        parts.append(or_(owner.in_(members), and_(owner.is_(None), or_(*creators))))
+        parts.append(unit_clause(core, unit_id))
     return or_(*parts) if parts else false()
+
+
+def unit_clause(core, unit_id: int):
+    """The cases of a unit: their owner is of it, or, with no owner yet, their creator (or accepting
+    clerk) is. The `unit` scope, and the application list's filter by unit."""
+    wf = core.model.workflow
+    cls = core.orm[wf.entity]
+    if not wf.owner_field:
+        return false()
+    owner = getattr(cls, f"{wf.owner_field}_id")
+    members = select(StaffUser.id).where(StaffUser.unit_id == unit_id)
+    creators = [cls.created_by_fk.in_(members)]
+    accepted = getattr(wf, "accepted_by_field", None)
+    if accepted:
+        creators.append(getattr(cls, f"{accepted}_id").in_(members))
+    return or_(owner.in_(members), and_(owner.is_(None), or_(*creators)))
 
 
 def entity_clause(core, entity: str, user):

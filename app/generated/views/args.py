@@ -103,7 +103,8 @@ def screen_problem(view, generated) -> str | None:
             continue
         if int(match.group(1)) >= len(searchable[match.group(2)]):
             return _("A filter is not valid.")
-        problem = value_problem(generated.column_type(match.group(2)), args.getlist(name))
+        kind = getattr(searchable[match.group(2)][int(match.group(1))], "value_kind", None)
+        problem = value_problem(kind or generated.column_type(match.group(2)), args.getlist(name))
         if problem:
             return problem
     return None

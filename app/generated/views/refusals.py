@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import events, i18n
 from app.database.errors import CONFLICT, REFUSED, classify
+from app.generated.views.case_filters import NEXT_DUE, HasDeadline, next_due_order
 from app.generated.views.files import delete_scan
 from app.generated.views.paging import bounded_count
 
@@ -89,6 +90,17 @@ class GeneratedInterface(SQLAInterface):
         # FAB counts every matching row on each list request: count up to a bound instead.
         inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
         return bounded_count(self.session, inner.with_entities(self.obj.id))
+
+    def query(self, filters=None, order_column: str = "", order_direction: str = "", *a, **kw):
+        if order_column == NEXT_DUE:  # only the cases with a running deadline: count those too
+            filters = (filters or self.get_filters()).get_joined_filters(self.get_filters())
+            filters._add_filter(HasDeadline(NEXT_DUE, self), None)
+        return super().query(filters, order_column, order_direction, *a, **kw)
+
+    def apply_order_by(self, query, order_column, order_direction, *a, **kw):
+        if order_column == NEXT_DUE:
+            return next_due_order(current_app.extensions["yekuotong"], query, self.obj, order_direction)
+        return super().apply_order_by(query, order_column, order_direction, *a, **kw)
 
     def get_values(self, lst, list_columns):
         # A list page's rows: what is shown beside each (deadline badges) is fetched once for all.

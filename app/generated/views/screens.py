@@ -2,7 +2,7 @@
 arguments, page size capped, saving that answers in Chinese, and scans served through their row."""
 from __future__ import annotations
 
-from flask import current_app, g, request, send_file
+from flask import current_app, g, request, send_file, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import SearchWidget
@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import or_, select
 
 from app import events, i18n
-from app.generated.views import args
+from app.generated.views import args, case_filters
 from app.generated.views.columns import VIEW_PERMISSIONS, Generated
 from app.generated.views.files import display_name, is_stored_name
 from app.generated.views.forms import extra_form_fields, form_validators
@@ -36,6 +36,33 @@ class GeneratedView(ModelView):
     generated: Generated = None
     method_permission_name = VIEW_PERMISSIONS
     page_size = 25
+
+    #: (name, label, filter class, search field) of filters that are not a column (case_filters.py).
+    extra_filters: tuple = ()
+    #: Whether the list may be ordered by the soonest running deadline (`next_due`).
+    due_order = False
+
+    def _init_properties(self):
+        super()._init_properties()
+        searchable = self._filters.get_search_filters()
+        for name, label, filter_class, _field in self.extra_filters:
+            if name not in self.search_columns:
+                self.search_columns.append(name)
+            searchable[name] = self._filters._all_filters[name] = [filter_class(name, self.datamodel)]
+            self.label_columns[name] = label
+        if self.due_order:
+            self.order_columns = list(self.order_columns or []) + [case_filters.NEXT_DUE]
+            self.label_columns[case_filters.NEXT_DUE] = i18n.text("下一时限", "Next deadline")
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        widgets = super()._get_search_widget(form=form, exclude_cols=exclude_cols, widgets=widgets)
+        if self.due_order:  # the order no column header offers: a link beside the search panel
+            own = self.__class__.__name__
+            widgets["search"].template_args.update(
+                next_due_label=i18n.text("按下一时限排序", "Order by next deadline"),
+                next_due_url=url_for(f"{self.endpoint}.list", **{f"_oc_{own}": case_filters.NEXT_DUE,
+                                                                 f"_od_{own}": "asc"}))
+        return widgets
 
     def create_blueprint(self, appbuilder, *a, **kw):
         blueprint = super().create_blueprint(appbuilder, *a, **kw)
@@ -119,8 +146,12 @@ def make_view(model, key: str, orm_class, hooks: dict | None = None, bases: tupl
     # Reference filters search on demand (reference.py): no <option> per related record.
     search_refs = {n: ReferenceFilterField(gen.labels[n], field=gen.entity.fields[n], owner=key)
                    for n in gen.search if gen.entity.fields.get(n) and gen.entity.fields[n].type == "reference"}
+    extras = tuple(case_filters.extra_filters(model, key, gen.search, gen.labels))
+    search_refs.update({name: field for name, _label, _cls, field in extras})
     attrs = dict(
         generated=gen,
+        extra_filters=extras,
+        due_order=bool(gen.is_workflow and model.timers),
         datamodel=GeneratedInterface(orm_class),
         route_base=f"/{key}",
         class_permission_name=class_name(key),

@@ -55,6 +55,31 @@ def unit_name(unit) -> str:
     return str(getattr(unit, "name", unit))
 
 
+def unit_text(name) -> str:
+    """A unit's stored (Chinese) name as read in the request's language: in English the model's
+    `name_en` of the unit so named; a name the model does not declare stays as it is."""
+    if not name or not is_english():
+        return "" if name is None else str(name)
+    from flask import current_app
+
+    for declared in current_app.extensions["yekuotong"].model.units:
+        if declared.name_zh == name:
+            return declared.name_en
+    return str(name)
+
+
+def fine_rule(fine) -> str:
+    """A fine's rule as the model names it in the request's language; the label stored with the fine
+    (Chinese, as it was when proposed) when the model has no rule with that id any more."""
+    if is_english():
+        from flask import current_app
+
+        for rule in current_app.extensions["yekuotong"].model.fines:
+            if rule.id == fine.rule_id:
+                return rule.label_en
+    return fine.rule_label
+
+
 def fmt_date(value) -> str:
     if value is None:
         return ""

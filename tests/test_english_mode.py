@@ -6,6 +6,9 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
 from conftest import PASSWORDS
 
 HAN = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
@@ -72,3 +75,49 @@ def test_fab_dialog_buttons_are_chinese(login):
     html = login("admin").get("/users/list/").get_data(as_text=True)
     footer = re.search(r'(?s)id="modal-confirm".*?</div>\s*</div>\s*</div>', html).group(0)
     assert "取消" in footer and "确定" in footer and ">Cancel<" not in footer and ">OK<" not in footer
+
+
+def _history_table(page: str) -> str:
+    return re.search(r'(?s)<div class="panel panel-default" id="history">.*?</table>', page).group(0)
+
+
+def test_the_history_reads_in_english_with_english_unit_names(app, login, orm):
+    """流转记录 in English: ASCII punctuation, role and unit names in English; a unit name no unit bears
+    any more (renamed since the step) shows as it was stored."""
+    history, unit = orm["workflow_history"], orm["unit"]
+    session = app.extensions["yekuotong"].db.session
+
+    def rename(name):  # in its own app context: requests must not share one (Babel keeps the locale in g)
+        with app.app_context():
+            session.scalars(select(unit).where(unit.code == "service_center")).one().name = name
+            session.commit()
+
+    with app.app_context():
+        row = session.scalars(select(history).where(history.unit_name == "客户服务中心", history.roles == "clerk")
+                              .order_by(history.id)).first()
+        assert row is not None, "the demo has steps taken by a clerk of the customer service center"
+        address, user = f"/application/show/{row.application_id}", row.user_name
+    table = visible(_history_table(english(app, "auditor").get(address).get_data(as_text=True)))
+    assert f"{user} (Service clerk, Customer Service Center)" in table and "客户服务中心" not in table
+    assert not re.search(r"[（），：；、]", table), table
+    chinese = visible(_history_table(login("auditor").get(address).get_data(as_text=True)))
+    assert f"{user}（业扩员，客户服务中心）" in chinese and "Customer Service Center" not in chinese
+    rename("客户服务中心（新）")
+    try:
+        renamed = visible(_history_table(english(app, "auditor").get(address).get_data(as_text=True)))
+        assert f"{user} (Service clerk, 客户服务中心)" in renamed
+    finally:
+        rename("客户服务中心")
+
+
+def test_a_broken_model_is_refused_in_the_configured_language(tmp_path, capsys):
+    """The start-up refusal's closing line: Chinese by default, English with the English locale."""
+    from conftest import make_app
+
+    for locale, expected in (("zh", "model.yaml 中有 1 个问题，应用未启动。"),
+                             ("en", "1 problem(s) in model.yaml: the application was not started.")):
+        with pytest.raises(SystemExit):
+            make_app(f"sqlite:///{tmp_path / 'refused.db'}", MODEL_TEXT="app: [", MODEL_SOURCE="model.yaml",
+                     MODEL_FROM_DATABASE=False, BABEL_DEFAULT_LOCALE=locale)
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last == expected, last

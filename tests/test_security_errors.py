@@ -199,4 +199,4 @@ def test_fine_decisions_are_logged(secure_app, fresh_limits):
                                                    "csrf_token": page_token(auditor)})
     assert decided.status_code == 302
     log = _log(sign_in(secure_app, "admin"))
-    assert "考核审定" in log and f"#{fine_id}" in log and "confirm" in log and "auditor" in log
+    assert "考核审定" in log and f"#{fine_id}" in log and "处理结果：已确认" in log and "auditor" in log

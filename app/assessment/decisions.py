@@ -176,6 +176,7 @@ class AuditorActions:
         row = session.get(engine.cls, fine.application_id)
         stage = getattr(row, engine.definition.state_field)
         record = engine.record(row)
-        text = f"{fine.rule_id} {fine.rule_label} #{fine.id} {action}" + (f"：{reason}" if reason else "")
+        # The row's step names the decision (engine.step_label); the comment, the fine and the reason.
+        text = f"{fine.rule_id} {fine.rule_label} #{fine.id}" + (f"：{reason}" if reason else "")
         engine.add_history(session, row, auditor, engine.roles_of(auditor), "fine", action, stage, stage, text,
                            record, record, at)

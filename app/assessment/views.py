@@ -127,7 +127,9 @@ class FinesView(BaseView):
                 flash(str(exc), "danger")
         categories = [(i.key, i18n.label(i)) for i in core.model.incidents]
         ranges = {r.trigger.incident for r in core.model.fines if r.amount.__class__.__name__ == "AmountRange"}
-        users = [(u.id, f"{u}（{u.unit.name if u.unit else ''}）") for u in _incident_people(core, session, g.user)]
+        p = i18n.punctuation()
+        users = [(u.id, f"{u}{p['open']}{i18n.unit_name(u.unit)}{p['close']}" if u.unit else str(u))
+                 for u in _incident_people(core, session, g.user)]
         return self.render_template("fines_incident.html", categories=categories, users=users, form=form,
                                     ranges=ranges, title=_("Record an incident"))
 

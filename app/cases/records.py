@@ -106,7 +106,9 @@ class ChangePolicy:
             return None
         stage = getattr(parent, self.wf.state_field)
         if rule.stages is not None and stage not in rule.stages:
-            labels = "、".join(self._stage_label(s) for s in rule.stages)
+            from app.i18n import punctuation
+
+            labels = punctuation()["enum"].join(self._stage_label(s) for s in rule.stages)
             return _("These records can be changed only at: %(stages)s.", stages=labels)
         if rule.roles is not None and not (roles & set(rule.roles)) and "admin" not in roles:
             return _("Your role may not change these records.")

@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from app import i18n
 from app.printing.forms import FormRefused, Printing
 from app.security.scope import may_act
 from app.printing.verify import normalize_code
@@ -269,8 +270,8 @@ def print_panel(row) -> Markup:
                '<i class="fa fa-print"></i> {label}</button></form> ').format(
             key=key, action=url_for("PrintView.print_form", form=key, pk=row.id), token=token, label=label)
         for key, label in forms)
-    return Markup('<div class="well well-sm" id="print-forms"><strong>{title}</strong>：{buttons}</div>').format(
-        title=escape(_("Print forms")), buttons=buttons)
+    return Markup('<div class="well well-sm" id="print-forms"><strong>{title}</strong>{colon}{buttons}</div>').format(
+        title=escape(_("Print forms")), colon=i18n.punctuation()["colon"], buttons=buttons)
 
 
 def _verify_limit() -> str:

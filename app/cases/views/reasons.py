@@ -22,7 +22,7 @@ def step_reasons(row, spec, decision) -> list[str]:
         node = spec.compiled[index]
         missing = missing_documents(row) if str(node) == DOCUMENTS_COMPLETE else []
         if missing:  # which documents, by name: more use to the clerk than any sentence
-            out.append(_("Missing documents: %(list)s", list="、".join(missing)))
+            out.append(_("Missing documents: %(list)s", list=i18n.punctuation()["enum"].join(missing)))
             continue
         said = guard_reasons(spec.compiled, spec.messages, (index,), model, "en" if english else "zh")[0]
         has_message = all(spec.messages[index]) if index < len(spec.messages) else False

@@ -163,6 +163,9 @@ PAGES = [
     ("to-do of a customer manager", "manager", "/todo/"),
     ("to-do of a clerk", "clerk", "/todo/"),
     ("to-do, overdue only", "manager", "/todo/?due=overdue"),
+    # co-signing staff: the stages needing their unit's sign-off, each case's history through its index
+    ("to-do of a co-signer", "billing", "/todo/"),
+    ("workbench of a co-signer", "station", "/"),
     ("workbench of a customer manager", "manager", "/"),
     ("workbench of a unit head (the unit's open cases)", "head", "/"),
     ("deadline dashboard, all cases", "auditor", "/sla/dashboard/"),

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased, lazyload
 
 from app.cases.outcome import Outcome
 from app.database.types import now_utc
@@ -94,6 +95,61 @@ class Signoffs:
                                      "at": signed[k].at if k in signed else None,
                                      "comment": signed[k].comment if k in signed else None}
                                     for k in spec.signoffs]})
+        return out
+
+    # ------------------------------------------------------------------ the co-signers' to-do
+    def duties(self, user) -> list[tuple[str, str, str]]:
+        """(stage, trigger, party) of each step the user signs off: parties named by one of the user's
+        roles, and the user's unit when the user is co-signing staff — no role of theirs takes a step
+        (staff who do see their stages' cases already and sign what they open), none oversees a unit
+        (`scope: unit`) and none is the administrator."""
+        engine = self.engine
+        roles = engine.roles_of(user)
+        stages = engine.definition.stages
+        model_roles = self.core.model.roles
+        admin = current_app.config.get("AUTH_ROLE_ADMIN") if has_app_context() else None
+        signing_only = bool(roles) and not any(
+            r == admin or (r in model_roles and model_roles[r].scope == "unit")
+            or any(r in s.roles for s in stages.values() if not s.terminal) for r in roles)
+        unit = unit_key(user)
+        mine = {f"role:{r}" for r in roles} | ({f"unit:{unit}"} if unit and signing_only else set())
+        out = []
+        for key, stage in stages.items():
+            if stage.terminal or key not in engine.wf.stages:
+                continue
+            for spec in engine.wf.transitions_from(key):
+                out.extend((key, spec.trigger, party) for party in spec.signoffs if party in mine)
+        return out
+
+    def waiting_clause(self, user):
+        """A condition on the workflow entity: the case is at a stage whose step needs a sign-off of
+        the user's, not given in this round (None: the user signs nothing). Each test reads the case's
+        own history rows through the application_id index."""
+        duties = self.duties(user)
+        if not duties:
+            return None
+        cls, h = self.engine.cls, self.history_cls
+        state = getattr(cls, self.engine.definition.state_field)
+        clauses = []
+        for stage, trigger, party in duties:
+            entered, signed = aliased(h), aliased(h)
+            start = (select(func.max(entered.id)).where(
+                entered.application_id == cls.id, entered.kind == "transition", entered.to_stage == stage,
+                or_(entered.from_stage.is_(None), entered.from_stage != stage))
+                .correlate(cls).scalar_subquery())
+            done = exists().where(signed.application_id == cls.id, signed.kind == KIND, signed.trigger == trigger,
+                                  signed.changes == json.dumps({KIND: [None, party]}, ensure_ascii=False),
+                                  signed.id > func.coalesce(start, 0)).correlate(cls)
+            clauses.append(and_(state == stage, ~done))
+        return or_(*clauses)
+
+    def waiting_steps(self, user) -> dict[str, list[str]]:
+        """stage -> labels of the steps the user signs off there (what the to-do row names)."""
+        out: dict[str, list[str]] = {}
+        for stage, trigger, _party in self.duties(user):
+            label = self.engine.label(self.engine.wf.transition(trigger, stage))
+            if label not in out.setdefault(stage, []):
+                out[stage].append(label)
         return out
 
     def label(self, party: str) -> str:

@@ -1,4 +1,5 @@
-"""我的待办: which applications wait on a user — by the stage's roles, or personally as owner."""
+"""我的待办: which applications wait on a user — by the stage's roles, personally as owner, or for the
+sign-off (会签) of the co-signing staff's unit (app.cases.signoffs.Signoffs.waiting_clause)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -29,9 +30,16 @@ class Todo:
                 continue
             personal = definition.owner_role in mine and owner_col is not None and mine == {definition.owner_role}
             clauses.append(and_(state == key, owner_col == user.id) if personal else state == key)
+        signing = self._signing(user)
+        if signing is not None:  # co-signing staff: the cases waiting for their sign-off
+            clauses.append(signing)
         condition = or_(*clauses) if clauses else false()
         query = select(cls).where(condition, cls.suspended.is_(False))
         return query if where is None else query.where(where)
+
+    def _signing(self, user):
+        signoffs = getattr(self.core, "signoffs", None)
+        return signoffs.waiting_clause(user) if signoffs is not None else None
 
     def _earliest_due(self):
         """The case's earliest running deadline, as a column to order by (None without timers)."""
@@ -65,8 +73,12 @@ class Todo:
         order = [engine.cls.changed_on] if earliest is None else [earliest.is_(None), earliest, engine.cls.changed_on]
         apps = list(session.scalars(self._query(user, where).order_by(*order).limit(limit)))
         due = self.due_lookup(session, [a.id for a in apps]) if self.due_lookup else {}
+        signoffs = getattr(self.core, "signoffs", None)
+        signs = signoffs.waiting_steps(user) if signoffs is not None else {}
+        state = engine.definition.state_field
         rows = [{"id": a.id, "number": a.number, "customer": str(getattr(a, "customer", "") or ""),
-                 "stage": engine.stage_label(getattr(a, engine.definition.state_field)),
+                 "stage": engine.stage_label(getattr(a, state)),
+                 "signoff": signs.get(getattr(a, state), []),  # the steps the user signs off here
                  "since": i18n.fmt_datetime(a.changed_on), "due": due.get(a.id),
                  "sort": (due.get(a.id) is None, due.get(a.id) and due[a.id].get("at"), a.changed_on)}
                 for a in apps]

@@ -43,7 +43,7 @@ def workbench_panels(core, user) -> list[dict]:
     roles = {r.name for r in getattr(user, "roles", [])}
     assessment = core.model.assessment
     panels = []
-    if core.todo is not None and sm.has_access("can_list", "Todo") and workbench.acts_on_stages(core, roles):
+    if core.todo is not None and sm.has_access("can_list", "Todo") and workbench.has_todo(core, user, roles):
         due = workbench.due_counts(core, user, now)
         g.ykt_todo_count = due["all"]  # the menu label shows it too: counted once per request
         panels.append({"key": "todo", "title": _("My to-do"), "rows": core.todo.rows(user, limit=WORKBENCH_ROWS),

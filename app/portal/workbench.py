@@ -25,6 +25,12 @@ def acts_on_stages(core, roles: set[str]) -> bool:
     return any(roles & set(stage.roles) for stage in core.engine.definition.stages.values() if not stage.terminal)
 
 
+def has_todo(core, user, roles: set[str]) -> bool:
+    """Whether the user has a to-do: a role of theirs takes a step somewhere, or they sign steps off."""
+    signoffs = getattr(core, "signoffs", None)
+    return acts_on_stages(core, roles) or (signoffs is not None and bool(signoffs.duties(user)))
+
+
 def due_clause(core, which: str, now: dt.datetime):
     """A condition on the workflow entity: the case has a running deadline that is overdue
     (`which` "overdue") or ends within its timer's `due_soon` working days ("soon")."""

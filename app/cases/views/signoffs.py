@@ -39,7 +39,7 @@ def missing_labels(decision) -> list[str]:
     if not decision.missing_signoffs:
         return []
     signoffs = _core().signoffs
-    return [_("Sign-offs still missing: %(list)s", list="、".join(signoffs.label(k) for k in decision.missing_signoffs))]
+    return [_("Sign-offs still missing: %(list)s", list=i18n.punctuation()["enum"].join(signoffs.label(k) for k in decision.missing_signoffs))]
 
 
 def history_entry(h) -> dict:

@@ -14,7 +14,8 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPABILITIES = ("cases", "deadlines", "assessment", "printing", "portal", "generated", "security", "database")
+CAPABILITIES = ("cases", "deadlines", "assessment", "printing", "portal", "generated", "security", "database",
+                "versions")
 
 
 @pytest.fixture(scope="module")

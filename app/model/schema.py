@@ -39,6 +39,7 @@ class Field(Labelled):
     format: Optional[Literal["id_card", "mobile", "phone", "email", "money"]] = None
     list: bool = False
     search: bool = False
+    index: bool = False  # a database index on the column (lists filter or order by it); see README
     form: bool = True
     help_zh: Optional[str] = None
     help_en: Optional[str] = None
@@ -48,10 +49,20 @@ class Field(Labelled):
     private: bool = False  # personal data (ID number, phone, address): never in a REST API body
 
 
+class Display(Strict):
+    """How a record is named where users pick or read it (selects, filters, reference cells):
+    `display: {fields: [name, phone], number: C}` -> "王建国 · 尾号1234 · C000123". Private fields and
+    phone/ID formats show only their last 4 characters; `number` prefixes the record's id."""
+
+    fields: list[str] = PField(min_length=1, max_length=4)
+    number: Optional[str] = PField(default=None, pattern=r"^[A-Z]{1,4}$")
+
+
 class Entity(Labelled):
     menu: str
     icon: str = "fa-table"
     title: Optional[str] = None
+    display: Optional[Display] = None  # record labels in selects, filters, reference cells (M510, M511)
     order_by: Optional[str] = None
     fields: dict[str, Field]
     permissions: dict[str, list[Literal[ACTIONS]]] = {}  # type: ignore[valid-type]
@@ -98,12 +109,23 @@ class Signoff(Strict):
     role: Optional[str] = None
 
 
+class Guard(Strict):
+    """A transition condition with what the user reads when it does not hold (in both languages):
+    `{if: "inspection_passed is true", message_zh: 中间检查尚未合格, message_en: ...}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    if_: str = PField(alias="if", min_length=1)
+    message_zh: Optional[str] = PField(default=None, min_length=1, max_length=200)
+    message_en: Optional[str] = PField(default=None, min_length=1, max_length=300)
+
+
 class Transition(Labelled):
     trigger: str = PField(pattern=KEY_PATTERN)
     source: Union[str, list[str]]
     dest: str
     roles: list[str]
-    conditions: list[str] = []
+    # A condition as text, or a Guard with the message a user reads when it fails (see `guards`).
+    conditions: list[Union[str, Guard]] = []
     fields: list[str] = []
     required: list[str] = []
     set: dict[str, Optional[Union[bool, int, str]]] = {}
@@ -112,6 +134,15 @@ class Transition(Labelled):
     required_when: dict[str, str] = {}
     # Joint decisions: every unit or role listed signs off (each recorded) before the step completes.
     signoffs: list[Signoff] = []
+
+    @property
+    def guards(self) -> tuple[Guard, ...]:
+        """Every condition as a Guard (a plain text has no message)."""
+        return tuple(Guard(if_=c) if isinstance(c, str) else c for c in self.conditions)
+
+    @property
+    def condition_texts(self) -> tuple[str, ...]:
+        return tuple(g.if_ for g in self.guards)
 
 
 class Reason(Labelled):
@@ -308,11 +339,24 @@ class Form(Labelled):
     stage: Optional[str] = None
     roles: list[str]
     fields: list[str] = []
+    # Printable while the application is at `stage` too (a blank form filled in on site), not only after.
+    during_stage: bool = False
 
 
 class AppInfo(Strict):
     name_zh: str
     name_en: str
+
+
+class Migration(Strict):
+    """How the cases of the version being replaced fit this model (`model apply`, app/versions/impact.py):
+    a removed stage -> the stage its cases move to; a removed choice value -> the value stored instead
+    (`values: {"application.business_type": {old: new}}`); fields set on the cases moved into a stage
+    (`set: {line_works: {needs_line_works: true}}`). Each moved case gets a history row."""
+
+    stages: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    set: dict[str, dict[str, Optional[Union[bool, int, str]]]] = {}
 
 
 class Model(Strict):
@@ -328,6 +372,7 @@ class Model(Strict):
     fines: list[FineRule] = []
     incidents: list[Reason] = []
     forms: dict[str, Form] = {}
+    migrate: Optional[Migration] = None  # mapping of removed stages and choice values (see Migration)
 
     @field_validator("version", mode="before")
     @classmethod

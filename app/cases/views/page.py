@@ -52,33 +52,64 @@ def field_inputs(fields: tuple[str, ...], required: tuple[str, ...], row) -> lis
     return items
 
 
+OPTIONS_LIMIT = 500  # a select never carries more rows than this
+
+
 def reference_options(target: str, name: str) -> list[tuple[int, str]]:
     session = _session()
     if target == "user":
-        users = session.scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.id))
+        query = select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.id).limit(OPTIONS_LIMIT)
         definition = engine().definition
-        if name == definition.owner_field and definition.owner_role:
-            users = [u for u in users if definition.owner_role in {r.name for r in u.roles}]
-        return [(u.id, str(u)) for u in users]
+        if name == definition.owner_field and definition.owner_role:  # the role is matched in SQL, not per user
+            query = query.where(StaffUser.roles.any(name=definition.owner_role))
+        return [(u.id, str(u)) for u in session.scalars(query)]
     cls = core().orm[target]
-    return [(r.id, str(r)) for r in session.scalars(select(cls).order_by(cls.id).limit(500))]
+    return [(r.id, str(r)) for r in session.scalars(select(cls).order_by(cls.id).limit(OPTIONS_LIMIT))]
+
+
+def involved_people(row) -> list[tuple[int, str]]:
+    """Whom a suspension may name as responsible: the staff who have handled this application (its
+    history) and its owner — a handful of names, not every user of a province (one query)."""
+    history = core().orm["workflow_history"]
+    owner_field = engine().definition.owner_field
+    ids = select(history.user_id).where(history.application_id == row.id, history.user_id.is_not(None))
+    clause = StaffUser.id.in_(ids)
+    owner_id = getattr(row, f"{owner_field}_id", None) if owner_field else None
+    if owner_id is not None:
+        clause = clause | (StaffUser.id == owner_id)
+    users = _session().scalars(select(StaffUser).where(StaffUser.active.is_(True), clause).order_by(StaffUser.id))
+    return [(u.id, str(u)) for u in users]
 
 
 def history_rows(row) -> list[dict]:
     eng = engine()
     rows = []
-    for h in eng.history(_session(), row):
+    history = eng.history(_session(), row)
+    units = _unit_names(h.unit_name for h in history)
+    enum = i18n.punctuation()["enum"]
+    for h in history:
         changes = json.loads(h.changes) if h.changes else {}
         fields = _fields_of(h.trigger) if h.kind == "record" else eng.entity.fields
         labels = {k: i18n.label(fields[k]) if k in fields else _column_label(k) for k in changes}
-        rows.append({"at": i18n.fmt_datetime(h.at), "user": h.user_name, "unit": h.unit_name,
-                     "roles": "、".join(str(i18n.label(eng.model.roles[r])) for r in h.roles.split(",")
+        rows.append({"at": i18n.fmt_datetime(h.at), "user": h.user_name,
+                     "unit": units.get(h.unit_name, h.unit_name),
+                     "roles": enum.join(str(i18n.label(eng.model.roles[r])) for r in h.roles.split(",")
                                        if r in eng.model.roles),
                      "from": eng.stage_label(h.from_stage), "to": eng.stage_label(h.to_stage),
                      "step": engine().step_label(h.trigger, h.from_stage), "comment": h.comment or "",
                      "changes": [(labels[k], _change(k, v, fields)) for k, v in changes.items()]})
         rows[-1].update(history_entry(h))  # a sign-off (会签) row names the party it signed for
     return rows
+
+
+def _unit_names(stored) -> dict[str, str]:
+    """The history keeps a unit's name as it was then: in English, the English name of each unit that
+    still goes by it (one query per page); a name no unit has any more stays as stored."""
+    names = {n for n in stored if n}
+    if not names or not i18n.is_english():
+        return {}
+    cls = core().orm["unit"]
+    return {u.name: i18n.unit_name(u) for u in _session().scalars(select(cls).where(cls.name.in_(names)))}
 
 
 def _fields_of(trigger: str) -> dict:
@@ -145,7 +176,7 @@ def workflow_panel(row) -> dict:
         "can_cancel": wf.can_cancel(stage, roles, None).kind in (None, "unknown_reason"),
         "suspension_reasons": [(r.key, eng.label(r)) for r in wf.suspension_reasons],
         "cancellation_reasons": [(r.key, eng.label(r)) for r in wf.cancellation_reasons],
-        "users": reference_options("user", ""), "units": reference_options("unit", ""),
+        "users": involved_people(row), "units": reference_options("unit", ""),
         "history": history_rows(row),
         "records": records_panel(row),
         "corrections": [{"trigger": c.trigger, "label": eng.label(c),
@@ -193,8 +224,9 @@ class WorkflowViewMixin:
         if outcome.ok:
             flash(outcome.message, "success")
         else:
-            details = "；".join(f"{_field_label(k)}：{v}" for k, v in outcome.errors.items())
-            flash(outcome.message + (f"（{details}）" if details else ""), "danger")
+            p = i18n.punctuation()
+            details = p["semicolon"].join(f"{_field_label(k)}{p['colon']}{v}" for k, v in outcome.errors.items())
+            flash(outcome.message + (f"{p['open']}{details}{p['close']}" if details else ""), "danger")
         return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
 
 

@@ -221,7 +221,12 @@ class Engine:
             verbs = {"add": _("Added: %(what)s"), "edit": _("Changed: %(what)s"), "delete": _("Removed: %(what)s")}
             return verbs[action] % {"what": self.label(self.model.entities[entity])}
         spec = self.spec_for(trigger, source) if source else None
-        return self.label(spec) if spec else trigger
+        if spec:
+            return self.label(spec)
+        # Rows other capabilities write on the case: fine decisions (app/assessment), recomputed deadlines.
+        others = {"confirm": _("Fine confirmed"), "waive": _("Fine waived"), "reverse": _("Fine corrected"),
+                  "recompute": _("Deadlines recomputed")}
+        return others.get(trigger, trigger)
 
     def stage_label(self, key: str | None) -> str:
         return self.label(self.wf.stage(key)) if key in self.wf.stages else (key or "")

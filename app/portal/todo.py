@@ -65,13 +65,13 @@ class Todo:
         row = self.core.db.session.execute(query.select_from(cls)).one()
         return {key: int(row._mapping[key]) for key in ["all", *conditions]}
 
-    def rows(self, user, limit: int = 500, where=None) -> list[dict]:
+    def rows(self, user, limit: int = 500, where=None, offset: int = 0) -> list[dict]:
         """The cases waiting on `user`, the earliest deadline first, then the longest waiting."""
         engine = self.core.engine
         session = self.core.db.session
         earliest = self._earliest_due()
         order = [engine.cls.changed_on] if earliest is None else [earliest.is_(None), earliest, engine.cls.changed_on]
-        apps = list(session.scalars(self._query(user, where).order_by(*order).limit(limit)))
+        apps = list(session.scalars(self._query(user, where).order_by(*order, engine.cls.id).offset(offset).limit(limit)))
         due = self.due_lookup(session, [a.id for a in apps]) if self.due_lookup else {}
         signoffs = getattr(self.core, "signoffs", None)
         signs = signoffs.waiting_steps(user) if signoffs is not None else {}

@@ -26,7 +26,8 @@ def _core():
 
 
 WORKBENCH_ROWS = 10  # rows of the to-do shown on the workbench; the rest one click away
-TODO_ROWS = 500  # rows of the to-do page (the earliest deadlines first)
+TODO_ROWS = 50  # rows per page of the to-do (the earliest deadlines first)
+MAX_TODO_PAGE = 199  # pages beyond the 10,000th row are not offered (the lists' cap)
 
 
 def _figure(label, value, url=None, colour="default") -> dict:
@@ -126,11 +127,24 @@ class TodoView(BaseView):
         where = None
         if which in workbench.DUE:
             where = workbench.due_clause(core, which, dt.datetime.now(dt.timezone.utc))
-        rows = core.todo.rows(g.user, limit=TODO_ROWS, where=where)
-        if where is None and len(rows) < TODO_ROWS:
-            g.ykt_todo_count = len(rows)  # the whole to-do is listed: the menu label needs no count
+        try:
+            page = max(int(request.args.get("page", 0)), 0)
+        except ValueError:
+            page = 0
+        page = min(page, MAX_TODO_PAGE)
+        # One row more than a page tells whether there is a next page; a count only when pages are needed.
+        rows = core.todo.rows(g.user, limit=TODO_ROWS + 1, where=where, offset=page * TODO_ROWS)
+        more = len(rows) > TODO_ROWS
+        rows = rows[:TODO_ROWS]
+        if page == 0 and not more:
+            total = len(rows)
+        else:
+            total = core.todo.count(g.user, where)
+        if where is None:
+            g.ykt_todo_count = total  # the menu label needs no second count
         endpoint = f"{class_name(core.engine.definition.entity)}View.show"
-        return self.render_template("todo.html", rows=rows, title=titles.get(which, _("My to-do")),
+        return self.render_template("todo.html", rows=rows, title=titles.get(which, _("My to-do")), total=total,
+                                    page=page, more=more, due=which if where is not None else None,
                                     show_endpoint=endpoint, filtered=where is not None)
 
 

@@ -2,9 +2,6 @@
 landing page link to, one level further (one page of each address shape), and an application at every
 stage; what a user reads there (text, tooltips, placeholders, the words the confirmation dialog will
 show) holds no English word, no model key, no condition syntax and no `__None` (SQLite and PostgreSQL).
-
-Findings that sit in files other work still owns are listed in KNOWN: the crawl passes over them and
-one strict xfail test per finding fails until it is fixed (then XPASS: remove it from KNOWN).
 """
 from __future__ import annotations
 
@@ -45,17 +42,6 @@ def _account() -> str:
 LOGINS = sorted(set(PASSWORDS) | {_account()})
 #: Pages showing a unit's code (its key in model.yaml, which admins write there) beside its name.
 UNIT_PAGES = re.compile(r"^/unit/show/")
-
-#: Findings in files owned by work still in progress: name -> (role, address, what is wrong there).
-KNOWN = {
-    "versions-list": ("admin", "/versions/",
-                      "a version applied from the command line reads `由 model apply 于 … 应用` and its 应用人 "
-                      "column `model apply` (app/versions/)"),
-    "version-page": ("admin", "/versions/1/",
-                     "a version's page lists its schema operations as Alembic text (`create table ab_group`, "
-                     "`CreateIndexOp on ab_user`) and `model apply` as who applied it (app/versions/)"),
-}
-
 
 # ------------------------------------------------------------------ what a user reads
 def _attributes(page: str) -> list[str]:
@@ -193,10 +179,6 @@ def crawl(app, username: str) -> list[tuple[str, int, str]]:
     return pages
 
 
-def _known(username: str, path: str) -> bool:
-    return any(role == username and where == path for role, where, _ in KNOWN.values())
-
-
 @pytest.mark.parametrize("username", ROLES)
 def test_every_page_a_role_reaches_reads_in_chinese(demo, username):
     pages = crawl(demo, username)
@@ -209,7 +191,7 @@ def test_every_page_a_role_reaches_reads_in_chinese(demo, username):
         elif status != 200:
             bad[path] = [f"status {status}"]
             continue
-        found = [] if _known(username, path) else problems(body, path)
+        found = problems(body, path)
         if found:
             bad[path] = found
     assert not bad, bad
@@ -262,12 +244,6 @@ def test_the_crawl_catches_what_it_must():
     assert problems("""<p>删除</p><form onsubmit="return confirm('Remove it?');">""", "/")
     assert problems("<p>用户名 clerk</p>", "/users/show/1") == []
     assert problems("<p>角色 clerk</p>", "/application/show/1") == ["English 'clerk'"]
-
-
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=why))
-                                  for name, (_, _, why) in sorted(KNOWN.items())])
-def test_known_findings_in_other_files(demo, name):
-    role, path, _ = KNOWN[name]
-    response = _client(demo, role).get(path, headers=ZH)
-    assert response.status_code == 200
-    assert problems(response.get_data(as_text=True), path) == []
+    assert problems("<p>命令行（%s）</p>" % _account(), "/actionlog/show/1") == []
+    assert problems("<p>由 model apply 应用</p>", "/versions/") == ["English 'apply'", "English 'model'"]
+    assert problems("<details><summary>技术细节</summary><pre>create table ab_user</pre></details>", "/") == []

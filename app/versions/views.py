@@ -16,6 +16,7 @@ from app import i18n
 from app.model.diff import diff, render
 from app.model.loader import load_text
 from app.model.problems import ModelError
+from app.security import audit_words
 from app.versions import store
 from app.versions.preview import preview
 from app.workflow.machine import Workflow
@@ -111,8 +112,8 @@ class ModelVersionsView(BaseView):
         model = _model_of(active) if active is not None else _core().model
         return self.render_template(
             "versions_index.html", title=_("Model versions"), active=active, model=model,
-            diagram=_diagram(model), when=_when,
-            rows=[{"number": r.number, "version": r.version, "by": r.applied_by or "", "at": _when(r.applied_at),
+            diagram=_diagram(model), when=_when, active_by=audit_words.actor(active.applied_by) if active else "",
+            rows=[{"number": r.number, "version": r.version, "by": audit_words.actor(r.applied_by), "at": _when(r.applied_at),
                    "comment": r.comment or "", "has_text": bool(r.content),
                    "active": active is not None and r.number == active.number} for r in rows])
 
@@ -123,6 +124,7 @@ class ModelVersionsView(BaseView):
         row = store.get(session, number)
         if row is None:
             abort(404)
+        operations = [line for line in (row.operations or "").splitlines() if line]
         model = _model_of(row) if row.content else None
         earlier = [r for r in store.versions(session) if r.content and r.number is not None and r.number < number]
         previous = earlier[0] if earlier else None
@@ -132,8 +134,8 @@ class ModelVersionsView(BaseView):
             lines = render(diff(before, model), _gettext()) if before is not None else []
         return self.render_template(
             "versions_show.html", title=_("Model version %(n)s", n=number), row=row, previous=previous,
-            lines=lines, at=_when(row.applied_at), diagram=_diagram(model),
-            operations=[line for line in (row.operations or "").splitlines() if line])
+            lines=lines, at=_when(row.applied_at), diagram=_diagram(model), by=audit_words.actor(row.applied_by),
+            operations=operations, summary=audit_words.schema_summary(operations))
 
     @expose("/editor", methods=["GET", "POST"])
     @has_access
@@ -185,6 +187,8 @@ class ModelVersionsView(BaseView):
             result = apply_model(text, source=SOURCE, comment=comment[:2000], user=getattr(user, "username", None),
                                  based_on=based_on)
         except ApplyRefused as exc:
+            if exc.kind == "conflict":  # who applied the version in between, as the action log names them
+                exc.conflict["user"] = audit_words.actor(exc.conflict.get("user"))
             log.info("model apply refused (%s) for %s", exc.kind, getattr(user, "username", "?"))
             panel = {"ok": False, "problems": [_problem(p, _) for p in exc.problems]} \
                 if exc.kind == "invalid" else _check_panel(text, filename)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_login import user_logged_in
 
-from app.security import audit, tokens
+from app.security import audit, audit_words, tokens
 from app.security.manager import StaffSecurityManager
 from app.security.views.admin import StaffUserDBModelView
 from app.security.views.admin import register as register_admin
@@ -61,8 +61,9 @@ def _model_applied(core, *, session) -> None:
             audit.AuditEntry.action == "model.apply",
             audit.AuditEntry.details.like(f'%"revision": {latest.id}%'))).first()
         if seen is None:
-            details.update(revision=latest.id, changes=(latest.operations or "").splitlines()[:50], number=latest.number,
-                           comment=latest.comment or "", applied_by=latest.applied_by or "")
+            details.update(revision=latest.id, number=latest.number, comment=latest.comment or "",
+                           changes=audit_words.schema_counts((latest.operations or "").splitlines()),
+                           applied_by=latest.applied_by or "")
     target = f"{core.model.version} (#{details['number']})" if details.get("number") else core.model.version
     audit.record("model.apply", target, details, session=session)
 

@@ -12,13 +12,14 @@ from flask_appbuilder.security.views import UserDBModelView
 from flask_appbuilder.validators import PasswordComplexityValidator
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from markupsafe import Markup
 from sqlalchemy import inspect
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
 from app import i18n
 from app.model.formats import phone_error
-from app.security import audit
+from app.security import audit, audit_words
 from app.security.audit import AuditEntry
 from app.security.views.role_screens import role_label, role_labels
 
@@ -216,8 +217,17 @@ class AuditLogView(ModelView):
     formatters_columns = {
         "at": i18n.fmt_datetime,
         "action": lambda key: str(ACTIONS.get(key, key)),
-        "details": lambda text: text if len(text or "") <= 300 else text[:300] + "…",
+        "details": lambda text: _detail_lines(text),
+        "user_name": audit_words.actor,
+        "source": audit_words.channel,
     }
+
+
+def _detail_lines(text) -> Markup:
+    """An entry's details as "key: value" lines (app/security/audit_words.py), never its JSON."""
+    colon = i18n.punctuation()["colon"]
+    return Markup("").join(Markup('<div class="ykt-detail">{}{}{}</div>').format(key, colon, value)
+                           for key, value in audit_words.detail_lines(text))
 
 
 def register(appbuilder) -> None:

@@ -25,11 +25,19 @@ def _model():
     return current_app.extensions["yekuotong"].model
 
 
+def _public() -> str:
+    """The name of FAB's role for visitors not signed in (`public` unless configured otherwise)."""
+    return current_app.appbuilder.sm.auth_role_public
+
+
 def role_label(role) -> str:
-    """A role as its users know it: 业扩员 (label from the model); an unknown role as its key."""
+    """A role as its users know it: 业扩员 (label from the model); FAB's public role as 公开（未登录访客）;
+    an unknown role as its key."""
     name = getattr(role, "name", role)
     roles = _model().roles
-    return str(i18n.label(roles[name])) if name in roles else str(name)
+    if name in roles:
+        return str(i18n.label(roles[name]))
+    return _("Public (visitors not signed in)") if name == _public() else str(name)
 
 
 def role_labels(roles) -> str:
@@ -40,11 +48,12 @@ def describe(name: str) -> dict:
     """{label, scope, screens: [(entity label, actions)], steps: [step labels]} of a model role."""
     model = _model()
     role = model.roles.get(name)
-    if role is None:
-        return {"label": name, "scope": "", "screens": [], "steps": [], "colon": "：", "sep": "、"}
     words = i18n.punctuation()
     sep = words["enum"]
     punctuation = {"colon": words["colon"], "sep": sep}
+    if role is None:
+        scope = _("none: only signing in and checking a printed form's code") if name == _public() else ""
+        return {"label": role_label(name), "scope": scope, "screens": [], "steps": [], **punctuation}
     if name == "admin":
         return {"label": role_label(name), "scope": str(SCOPE_LABELS["all"]), "steps": [], **punctuation,
                 "screens": [(_("Every screen"), _("every action, users and roles, the action log"))]}

@@ -33,7 +33,8 @@ def configure(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # "BEGIN IMMEDIATE" where a caller needs the write lock from the start (model apply)
+        connection.exec_driver_sql(connection.info.get("ykt_begin", "BEGIN"))
 
 
 def _postgres_session(dbapi_connection, _record) -> None:

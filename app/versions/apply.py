@@ -203,6 +203,10 @@ def _apply(target: Flask, old_core, loaded: LoadedModel, content: str, *, commen
             # counts every referencing row as a violation. Off for this connection (only possible
             # outside a transaction), checked as a whole before commit, on again afterwards.
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            # Take the write lock when the transaction begins, waiting for another apply to finish: a
+            # transaction that read first cannot wait for it (SQLite answers "database is locked").
+            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=120000")
+            conn.info["ykt_begin"] = "BEGIN IMMEDIATE"
         try:
             with conn.begin():
                 try:
@@ -213,6 +217,7 @@ def _apply(target: Flask, old_core, loaded: LoadedModel, content: str, *, commen
                     return stop.args[0]
         finally:
             if sqlite:
+                conn.info.pop("ykt_begin", None)
                 conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
                 conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=5000")
     if result.number is not None:
@@ -222,11 +227,7 @@ def _apply(target: Flask, old_core, loaded: LoadedModel, content: str, *, commen
 
 def _lock(conn) -> None:
     migrate.lock(conn)  # PostgreSQL: advisory lock until the transaction ends
-    if conn.dialect.name == "sqlite":
-        # Take SQLite's write lock now (a second apply waits here, then sees this one's version).
-        conn.exec_driver_sql("PRAGMA busy_timeout = 120000")  # wait for another apply to finish
-        version = conn.exec_driver_sql("PRAGMA user_version").scalar()
-        conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+    # SQLite: the transaction began with BEGIN IMMEDIATE (see _apply), i.e. holding the write lock.
 
 
 def _in_transaction(conn, core, old_core, loaded, content, *, comment, user, force, dry_run, based_on):

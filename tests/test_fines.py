@@ -467,6 +467,8 @@ def test_fine_notice_and_summary_print_and_verify(app, login, month):
     assert summary.status_code == 200
     summary_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(summary.data)).pages)
     assert "月度考核汇总表" in summary_text and "客户服务中心" in summary_text
+    assert f"考核月份：{MONTH}" in summary_text and "申请编号" not in summary_text  # a month, not a case
+    assert "申请编号：" in text  # the notice of a case's fine names its application
     assert login("clerk").post(f"/fines/summary.pdf?month={MONTH}").status_code == 403
     with app.app_context():
         from app.assessment.printing import AssessmentPrint

@@ -1,6 +1,7 @@
 """Fixtures: one app per database backend (SQLite always, PostgreSQL from TEST_DATABASE_URL)."""
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -70,6 +71,25 @@ def make_app(url: str, **extra):
     return create_app(config)
 
 
+@contextlib.contextmanager
+def demo_app(url: str, **extra):
+    """An app on `url` with the default model applied and the demo users and applications loaded;
+    its connections closed afterwards. Tests that change the demo data take one of their own."""
+    from app.database.apply import apply_model
+    from app.demo import load_demo
+
+    application = make_app(url, **extra)
+    with application.app_context():
+        apply_model()
+        load_demo()
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            application.extensions["yekuotong"].db.session.remove()
+            application.extensions["yekuotong"].db.engine.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request):
     return request.param
@@ -78,22 +98,12 @@ def backend(request):
 @pytest.fixture(scope="session")
 def app(backend, tmp_path_factory):
     """An app with the default model applied and the demo users and applications loaded."""
-    from app.demo import load_demo
-    from app.database.apply import apply_model
-
-    application = make_app(database_url(backend, tmp_path_factory))
-    with application.app_context():
-        apply_model()
-        load_demo()
-    yield application
-    with application.app_context():
-        application.extensions["yekuotong"].db.session.remove()
-        application.extensions["yekuotong"].db.engine.dispose()
+    with demo_app(database_url(backend, tmp_path_factory)) as application:
+        yield application
 
 
-@pytest.fixture(scope="session")
-def login(app):
-    """login('clerk') -> a test client signed in as that demo user (one per user: hashing is slow)."""
+def signed_in_clients(app):
+    """login('clerk') -> a test client of `app` signed in as that demo user (one per user: hashing is slow)."""
     clients: dict[str, object] = {}
 
     def _login(username: str):
@@ -104,6 +114,12 @@ def login(app):
             clients[username] = client
         return clients[username]
     return _login
+
+
+@pytest.fixture(scope="session")
+def login(app):
+    """login('clerk') -> a test client signed in as that demo user."""
+    return signed_in_clients(app)
 
 
 @pytest.fixture()

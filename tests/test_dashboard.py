@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from conftest import BACKENDS, PASSWORDS, database_url, make_app
+from conftest import BACKENDS, database_url, demo_app, signed_in_clients
 from test_sla import at, create
 
 ZH = {"Accept-Language": "zh"}
@@ -21,31 +21,13 @@ ROW = re.compile(r"<tr><td>([^<]+?)\s*<div.*?</td>\s*<td>(\d+)</td><td>(\d+)</td
 def app(request, tmp_path_factory):
     """The demo data on a database of this module's own: the applications these tests add (overdue,
     unassigned, brand-new) stay out of the suite's shared demo database."""
-    from app.database.apply import apply_model
-    from app.demo import load_demo
-
-    application = make_app(database_url(request.param, tmp_path_factory, name="dashboard"))
-    with application.app_context():
-        apply_model()
-        load_demo()
-    yield application
-    with application.app_context():
-        application.extensions["yekuotong"].db.session.remove()
-        application.extensions["yekuotong"].db.engine.dispose()
+    with demo_app(database_url(request.param, tmp_path_factory, name="dashboard")) as application:
+        yield application
 
 
 @pytest.fixture(scope="module")
 def login(app):
-    clients: dict[str, object] = {}
-
-    def _login(username: str):
-        if username not in clients:
-            client = app.test_client()
-            response = client.post("/login/", data={"username": username, "password": PASSWORDS[username]})
-            assert response.status_code == 302, f"login as {username} failed"
-            clients[username] = client
-        return clients[username]
-    return _login
+    return signed_in_clients(app)
 
 
 def table(page: str, title: str) -> list[tuple[str, list[int]]]:

@@ -25,19 +25,10 @@ def _day(value) -> dt.date:
 @pytest.fixture(scope="module")
 def app(backend, tmp_path_factory):
     """The demo loaded into a database of its own: other tests take steps on the suite's demo now."""
-    from conftest import database_url, make_app
+    from conftest import database_url, demo_app
 
-    from app.database.apply import apply_model
-    from app.demo import load_demo
-
-    application = make_app(database_url(backend, tmp_path_factory, name="h2demo"))
-    with application.app_context():
-        apply_model()
-        load_demo()
-    yield application
-    with application.app_context():
-        application.extensions["yekuotong"].db.session.remove()
-        application.extensions["yekuotong"].db.engine.dispose()
+    with demo_app(database_url(backend, tmp_path_factory, name="h2demo")) as application:
+        yield application
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import String, Text, func, select
 
-from conftest import PASSWORDS, database_url, make_app
+from conftest import PASSWORDS, database_url, demo_app
 
 ROLES = ("clerk", "manager", "metering", "auditor", "head", "admin", "billing")
 MAX_PAGES = 40
@@ -25,17 +25,8 @@ EXTRA = ("/todo/", "/sla/dashboard/", "/fines/", "/fines/summary/", "/calendar/"
 
 @pytest.fixture(scope="module")
 def demo(backend, tmp_path_factory):
-    from app.database.apply import apply_model
-    from app.demo import load_demo
-
-    application = make_app(database_url(backend, tmp_path_factory, "encrawl"))
-    with application.app_context():
-        apply_model()
-        load_demo()
-    yield application
-    with application.app_context():
-        application.extensions["yekuotong"].db.session.remove()
-        application.extensions["yekuotong"].db.engine.dispose()
+    with demo_app(database_url(backend, tmp_path_factory, "encrawl")) as application:
+        yield application
 
 
 def user_data(app) -> list[str]:

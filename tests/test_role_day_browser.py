@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from conftest import PASSWORDS, database_url, make_app
+from conftest import PASSWORDS, database_url, demo_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ALLOWED = {"kw", "kva", "kv", "yk", "pdf", "csv", "id"}
@@ -29,18 +29,9 @@ ACTORS = {
 
 @pytest.fixture(scope="module")
 def day_app(backend, tmp_path_factory):
-    from app.database.apply import apply_model
-    from app.demo import load_demo
-
-    application = make_app(database_url(backend, tmp_path_factory, name="roleday"),
-                           UPLOAD_FOLDER=str(tmp_path_factory.mktemp("roleday-uploads")) + os.sep)
-    with application.app_context():
-        apply_model()
-        load_demo()
-    yield application
-    with application.app_context():
-        application.extensions["yekuotong"].db.session.remove()
-        application.extensions["yekuotong"].db.engine.dispose()
+    with demo_app(database_url(backend, tmp_path_factory, name="roleday"),
+                           UPLOAD_FOLDER=str(tmp_path_factory.mktemp("roleday-uploads")) + os.sep) as application:
+        yield application
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORDS, database_url, make_app
+from conftest import PASSWORDS, database_url, demo_app
 
 ROLES = ("clerk", "manager", "metering", "auditor", "head", "admin", "billing")
 MAX_PAGES = 40  # per role, besides the application pages per stage and the refusals
@@ -89,17 +89,8 @@ def problems(page: str, path: str) -> list[str]:
 def demo(backend, tmp_path_factory):
     """The demo data alone, in a database of its own: rows other tests add (names, users) stay out
     of the lists crawled, so that a finding is the app's and not a test's."""
-    from app.database.apply import apply_model
-    from app.demo import load_demo
-
-    application = make_app(database_url(backend, tmp_path_factory, "zhcrawl"))
-    with application.app_context():
-        apply_model()
-        load_demo()
-    yield application
-    with application.app_context():
-        application.extensions["yekuotong"].db.session.remove()
-        application.extensions["yekuotong"].db.engine.dispose()
+    with demo_app(database_url(backend, tmp_path_factory, "zhcrawl")) as application:
+        yield application
 
 
 def _links(page: str) -> list[str]:

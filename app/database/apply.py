@@ -46,16 +46,8 @@ def _migrate(core, conn, force: bool, dry_run: bool) -> migrate.Plan:
     if dry_run or (result.losses and not force):
         return result
     migrate.execute(conn, result.steps, Model.metadata)
-    late = migrate.plan(conn, Model.metadata)  # foreign keys added after their tables (use_alter)
-    if late.steps and not late.losses:
-        migrate.execute(conn, late.steps, None)
-        result.changes += late.changes
-    events.schema_migrated.send(core, connection=conn)
-    if conn.dialect.name == "sqlite":
-        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise migrate.MigrationError(f"the migration would leave {len(broken)} row(s) referring to "
-                                         f"missing rows (first: table {broken[0][0]}); nothing was changed")
+    result.changes += migrate.complete(conn, Model.metadata,
+                                       lambda: events.schema_migrated.send(core, connection=conn))
     _store_version(core, conn, result.changes)
     return result
 

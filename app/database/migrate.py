@@ -180,3 +180,20 @@ def lock(conn: Connection) -> None:
     """Two `model apply` at once (two machines deploying) must not interleave."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(7460211)"))
+
+
+def complete(conn: Connection, metadata, after_schema) -> list[str]:
+    """After the planned steps: the second pass (foreign keys added after their tables, use_alter),
+    then `after_schema()` (e.g. installing triggers), then on SQLite a check that no row refers to a
+    missing one (raises MigrationError, rolling the caller's transaction back). Returns the second
+    pass's changes."""
+    late = plan(conn, metadata)
+    if late.steps and not late.losses:
+        execute(conn, late.steps, None)
+    after_schema()
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise MigrationError(f"the migration would leave {len(broken)} row(s) referring to "
+                                 f"missing rows (first: table {broken[0][0]}); nothing was changed")
+    return late.changes if late.steps and not late.losses else []

@@ -257,17 +257,8 @@ def _in_transaction(conn, core, old_core, loaded, content, *, comment, user, for
         if active is not None and active.digest == loaded.digest and not plan.steps:
             return result  # up to date: nothing stored
         _execute(conn, plan.steps)
-        # Foreign keys added after their tables (use_alter: ab_user -> unit) come in a second pass.
-        late = migrate.plan(conn, Model.metadata)
-        if late.steps and not late.losses:
-            migrate.execute(conn, late.steps, None)
-            result.operations += late.changes
-        events.schema_migrated.send(core, connection=conn)
-        if conn.dialect.name == "sqlite":
-            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise migrate.MigrationError(f"the migration would leave {len(broken)} row(s) referring to "
-                                             f"missing rows (first: table {broken[0][0]}); nothing was changed")
+        result.operations += migrate.complete(
+            conn, Model.metadata, lambda: events.schema_migrated.send(core, connection=conn))
         if mapping and active is not None:
             result.moved = _impact().move_mapped(session, old_core, old_model, new_model, mapping,
                                                  user=_acting(user))

@@ -8,14 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
-import threading
 
 import pytest
 
-from conftest import PASSWORDS, database_url, demo_app
+from conftest import PASSWORDS, database_url, demo_app, served, headless_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ALLOWED = {"kw", "kva", "kv", "yk", "pdf", "csv", "id"}
 CONDITION_SYNTAX = re.compile(r"\b[a-z_]+\(|\b(?:is not|is|==|!=)\s+(?:null|true|false)\b|\b[a-z]+_[a-z_]+\b")
 # Roles that take steps, and the landing-page words each relies on.
@@ -36,28 +33,14 @@ def day_app(backend, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(day_app):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed: .ci/run installs it")
-        pytest.skip("chromium not installed")
-    from werkzeug.serving import make_server
-
-    srv = make_server("127.0.0.1", 0, day_app, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with served(day_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def read_chinese(page, base: str, requests: list[str]) -> str:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -102,42 +100,6 @@ def app(backend, tmp_path_factory):
     """An app with the default model applied and the demo users and applications loaded."""
     with demo_app(database_url(backend, tmp_path_factory)) as application:
         yield application
-
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@contextlib.contextmanager
-def served(app):
-    """`app` served on a free local port for a browser test (its base URL); fails under CI=true, skips
-    elsewhere, when Debian's chromium is missing."""
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail("chromium is not installed: .ci/run installs it")
-        pytest.skip("chromium not installed")
-    from werkzeug.serving import make_server
-
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-
-
-@contextlib.contextmanager
-def headless_chromium():
-    """Debian's chromium driven by Playwright, with nothing that would reach the network by itself."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def signed_in_clients(app):
